@@ -1,0 +1,6 @@
+export * from "./agents";
+export * from "./conversations";
+export * from "./messages";
+export * from "./workflow-executions";
+export * from "./tool-approvals";
+export * from "./outbox";

@@ -1,0 +1,58 @@
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { conversations, workflowExecutions, type ConversationRow } from "../../../drizzle/schema";
+import type { Database } from "../client";
+
+export interface ConversationSummary extends ConversationRow {
+  activeExecutionId: string | null;
+}
+
+export function createConversationRepository(db: Database) {
+  const activeExecutionId = sql<string | null>`(
+    select ${workflowExecutions.id} from ${workflowExecutions}
+    where ${workflowExecutions.conversationId} = ${conversations.id}
+      and ${workflowExecutions.status} in ('running', 'suspended')
+    order by ${workflowExecutions.createdAt} desc limit 1
+  )`.as("active_execution_id");
+
+  return {
+    async find(id: string): Promise<ConversationSummary | undefined> {
+      const [row] = await db
+        .select({ conversation: conversations, activeExecutionId })
+        .from(conversations)
+        .where(eq(conversations.id, id));
+      return row && { ...row.conversation, activeExecutionId: row.activeExecutionId };
+    },
+
+    async list(filter: { ownerId?: string; agentId?: string; limit?: number }): Promise<ConversationSummary[]> {
+      const conditions = [
+        filter.ownerId === undefined ? undefined : eq(conversations.ownerId, filter.ownerId),
+        filter.agentId === undefined ? undefined : eq(conversations.agentId, filter.agentId),
+      ];
+      const rows = await db
+        .select({ conversation: conversations, activeExecutionId })
+        .from(conversations)
+        .where(and(...conditions))
+        .orderBy(desc(conversations.updatedAt), desc(conversations.id))
+        .limit(filter.limit ?? 100);
+      return rows.map((row) => ({ ...row.conversation, activeExecutionId: row.activeExecutionId }));
+    },
+
+    /** Creates the conversation unless it exists; returns the stored row either way. */
+    async ensure(input: { id: string; ownerId: string; agentId: string; title: string }): Promise<ConversationRow> {
+      await db.insert(conversations).values(input).onConflictDoNothing();
+      const [row] = await db.select().from(conversations).where(eq(conversations.id, input.id));
+      return row!;
+    },
+
+    async touch(id: string): Promise<void> {
+      await db.update(conversations).set({ updatedAt: new Date() }).where(eq(conversations.id, id));
+    },
+
+    async existing(ids: string[]): Promise<ConversationRow[]> {
+      if (ids.length === 0) return [];
+      return db.select().from(conversations).where(inArray(conversations.id, ids));
+    },
+  };
+}
+
+export type ConversationRepository = ReturnType<typeof createConversationRepository>;

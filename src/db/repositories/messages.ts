@@ -1,0 +1,61 @@
+import { and, asc, eq, gte, sql } from "drizzle-orm";
+import type { UIMessage } from "ai";
+import { messages } from "../../../drizzle/schema";
+import type { Database } from "../client";
+
+export function createMessageRepository(db: Database) {
+  return {
+    async list(conversationId: string): Promise<UIMessage[]> {
+      const rows = await db
+        .select()
+        .from(messages)
+        .where(eq(messages.conversationId, conversationId))
+        .orderBy(asc(messages.position), asc(messages.createdAt));
+      return rows.map((row) => ({
+        id: row.id,
+        role: row.role,
+        parts: row.parts,
+        ...(row.metadata === null || row.metadata === undefined ? {} : { metadata: row.metadata }),
+      }));
+    },
+
+    /**
+     * Inserts the message at the end of the conversation, or replaces the parts of the stored message with
+     * the same id (an assistant message grows across approval rounds). Idempotent.
+     */
+    async upsert(conversationId: string, message: UIMessage): Promise<void> {
+      const nextPosition = sql<number>`(
+        select coalesce(max(${messages.position}), -1) + 1 from ${messages}
+        where ${messages.conversationId} = ${conversationId}
+      )`;
+      await db
+        .insert(messages)
+        .values({
+          conversationId,
+          id: message.id,
+          role: message.role,
+          parts: message.parts,
+          metadata: message.metadata ?? null,
+          position: nextPosition,
+        })
+        .onConflictDoUpdate({
+          target: [messages.conversationId, messages.id],
+          set: { parts: message.parts, metadata: message.metadata ?? null, updatedAt: new Date() },
+        });
+    },
+
+    /** Removes a message and every later one (regenerating an answer). */
+    async truncateFrom(conversationId: string, messageId: string): Promise<void> {
+      const [target] = await db
+        .select({ position: messages.position })
+        .from(messages)
+        .where(and(eq(messages.conversationId, conversationId), eq(messages.id, messageId)));
+      if (!target) return;
+      await db
+        .delete(messages)
+        .where(and(eq(messages.conversationId, conversationId), gte(messages.position, target.position)));
+    },
+  };
+}
+
+export type MessageRepository = ReturnType<typeof createMessageRepository>;

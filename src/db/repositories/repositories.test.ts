@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, databaseKinds, type TestDatabase } from "../../../tests/support/database";
+import { ConflictError, NotFoundError } from "../../errors";
+import { createRepositories, type Repositories } from "./index";
+
+describe.each(databaseKinds())("repositories on %s", (kind) => {
+  let database: TestDatabase;
+  let repositories: Repositories;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    repositories = createRepositories(database.handle.db);
+    await repositories.agents.create({ id: "agent-1", name: "Agent" });
+    await repositories.conversations.ensure({ id: "conv-1", ownerId: "u1", agentId: "agent-1", title: "t" });
+  });
+  afterAll(() => database.dispose());
+
+  const newExecution = () =>
+    repositories.executions.create({ mode: "classic", agentId: "agent-1", conversationId: "conv-1", ownerId: "u1" });
+
+  it("agents: execution mode defaults to classic, duplicate ids conflict", async () => {
+    const agent = await repositories.agents.get("agent-1");
+    expect(agent.executionMode).toBe("classic");
+    await expect(repositories.agents.create({ id: "agent-1", name: "again" })).rejects.toBeInstanceOf(ConflictError);
+    await expect(repositories.agents.get("missing")).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("status updates merge metadata instead of replacing it", async () => {
+    const execution = await newExecution();
+    await repositories.executions.updateStatus(execution.id, { status: "suspended", metadata: { round: 1, a: "x" } });
+    await repositories.executions.updateStatus(execution.id, { status: "running", metadata: { round: 2 } });
+    const done = await repositories.executions.updateStatus(execution.id, { status: "completed", metadata: { b: true } });
+    expect(done.metadata).toEqual({ round: 2, a: "x", b: true });
+    expect(done.completedAt).toBeInstanceOf(Date);
+  });
+
+  it("refuses illegal transitions and lets only one racing writer finish a run", async () => {
+    const execution = await newExecution();
+    await repositories.executions.updateStatus(execution.id, { status: "completed" });
+    await expect(
+      repositories.executions.updateStatus(execution.id, { status: "running" }),
+    ).rejects.toBeInstanceOf(ConflictError);
+    await expect(
+      repositories.executions.updateStatus(execution.id, { status: "cancelled" }),
+    ).rejects.toBeInstanceOf(ConflictError);
+    // repeating the terminal status is an idempotent no-op
+    await expect(repositories.executions.updateStatus(execution.id, { status: "completed" })).resolves.toBeDefined();
+
+    const raced = await newExecution();
+    const results = await Promise.allSettled([
+      repositories.executions.updateStatus(raced.id, { status: "completed" }),
+      repositories.executions.updateStatus(raced.id, { status: "cancelled" }),
+    ]);
+    expect(results.filter((result) => result.status === "fulfilled")).toHaveLength(1);
+  });
+
+  it("approval decisions: first wins, repeat is a no-op, conflicting is refused, unknown is not found", async () => {
+    const execution = await newExecution();
+    await repositories.approvals.request(execution.id, [{ toolCallId: "call-1", toolName: "send_email", input: {} }]);
+    const first = await repositories.approvals.decide({
+      executionId: execution.id, toolCallId: "call-1", approved: true, decidedBy: "u1",
+    });
+    expect(first).toMatchObject({ changed: true, approval: { status: "approved" } });
+    const again = await repositories.approvals.decide({
+      executionId: execution.id, toolCallId: "call-1", approved: true, decidedBy: "u2",
+    });
+    expect(again).toMatchObject({ changed: false, approval: { status: "approved", decidedBy: "u1" } });
+    await expect(
+      repositories.approvals.decide({ executionId: execution.id, toolCallId: "call-1", approved: false, decidedBy: "u1" }),
+    ).rejects.toBeInstanceOf(ConflictError);
+    await expect(
+      repositories.approvals.decide({ executionId: execution.id, toolCallId: "nope", approved: true, decidedBy: "u1" }),
+    ).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("outbox keeps one row per tool call id", async () => {
+    const input = { toolCallId: "call-x", executionId: "ex", to: "a@b.c", subject: "s", body: "b" };
+    const [first, second] = await Promise.all([
+      repositories.outbox.sendOnce(input),
+      repositories.outbox.sendOnce(input),
+    ]);
+    expect(first!.messageId).toBe(second!.messageId);
+    const rows = (await repositories.outbox.list()).filter((row) => row.toolCallId === "call-x");
+    expect(rows).toHaveLength(1);
+  });
+
+  it("messages keep their order and an upsert replaces parts", async () => {
+    await repositories.messages.upsert("conv-1", { id: "m1", role: "user", parts: [{ type: "text", text: "hi" }] });
+    await repositories.messages.upsert("conv-1", { id: "m2", role: "assistant", parts: [{ type: "text", text: "a" }] });
+    await repositories.messages.upsert("conv-1", { id: "m2", role: "assistant", parts: [{ type: "text", text: "ab" }] });
+    const stored = await repositories.messages.list("conv-1");
+    expect(stored.map((message) => message.id)).toEqual(["m1", "m2"]);
+    expect(stored[1]!.parts).toEqual([{ type: "text", text: "ab" }]);
+    await repositories.messages.truncateFrom("conv-1", "m2");
+    expect((await repositories.messages.list("conv-1")).map((message) => message.id)).toEqual(["m1"]);
+  });
+
+  it("lists executions newest first with a cursor", async () => {
+    const listed = await repositories.executions.list({ conversationId: "conv-1", limit: 2 });
+    expect(listed.executions).toHaveLength(2);
+    expect(listed.nextCursor).toBeTypeOf("string");
+    const next = await repositories.executions.list({ conversationId: "conv-1", limit: 100, cursor: listed.nextCursor! });
+    const ids = [...listed.executions, ...next.executions].map((row) => row.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const all = await repositories.executions.list({ conversationId: "conv-1", limit: 100 });
+    expect(ids).toEqual(all.executions.map((row) => row.id));
+  });
+});
