@@ -44,3 +44,9 @@ export class GoneError extends DomainError {
     super("gone", message);
   }
 }
+
+export class ForbiddenError extends DomainError {
+  constructor(message: string) {
+    super("forbidden", message);
+  }
+}

@@ -1,5 +1,5 @@
-import { and, asc, eq, inArray } from "drizzle-orm";
-import { toolApprovals, type ToolApprovalRow } from "../../../drizzle/schema";
+import { and, asc, desc, eq, inArray } from "drizzle-orm";
+import { toolApprovals, workflowExecutions, type ToolApprovalRow } from "../../../drizzle/schema";
 import { ConflictError, NotFoundError } from "../../errors";
 import type { Database } from "../client";
 
@@ -35,6 +35,18 @@ export function createApprovalRepository(db: Database) {
         .from(toolApprovals)
         .where(and(eq(toolApprovals.executionId, executionId), eq(toolApprovals.toolCallId, toolCallId)));
       return row;
+    },
+
+    /** The approval of a tool call made anywhere in a conversation (a client answering an older turn). */
+    async findInConversation(conversationId: string, toolCallId: string): Promise<ToolApprovalRow | undefined> {
+      const [row] = await db
+        .select({ approval: toolApprovals })
+        .from(toolApprovals)
+        .innerJoin(workflowExecutions, eq(workflowExecutions.id, toolApprovals.executionId))
+        .where(and(eq(workflowExecutions.conversationId, conversationId), eq(toolApprovals.toolCallId, toolCallId)))
+        .orderBy(desc(toolApprovals.requestedAt))
+        .limit(1);
+      return row?.approval;
     },
 
     listForExecution(executionId: string): Promise<ToolApprovalRow[]> {

@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, sql } from "drizzle-orm";
+import { and, asc, eq, gt, gte, sql } from "drizzle-orm";
 import type { UIMessage } from "ai";
 import { messages } from "../../../drizzle/schema";
 import type { Database } from "../client";
@@ -44,7 +44,19 @@ export function createMessageRepository(db: Database) {
         });
     },
 
-    /** Removes a message and every later one (regenerating an answer). */
+    /** Removes every message after the given one (a regenerated or edited turn drops the old answer). */
+    async truncateAfter(conversationId: string, messageId: string): Promise<void> {
+      const [target] = await db
+        .select({ position: messages.position })
+        .from(messages)
+        .where(and(eq(messages.conversationId, conversationId), eq(messages.id, messageId)));
+      if (!target) return;
+      await db
+        .delete(messages)
+        .where(and(eq(messages.conversationId, conversationId), gt(messages.position, target.position)));
+    },
+
+    /** Removes a message and every later one (editing a message replaces it and what followed). */
     async truncateFrom(conversationId: string, messageId: string): Promise<void> {
       const [target] = await db
         .select({ position: messages.position })

@@ -1,0 +1,78 @@
+import { tool, type ToolSet } from "ai";
+import { z } from "zod";
+import type { OutboxRepository } from "../db/repositories/outbox";
+import { InvalidInputError } from "../errors";
+
+/** What a tool may use while it runs; built by the runner, never serialised. */
+export interface ToolContext {
+  executionId: string;
+  toolCallId: string;
+  outbox: OutboxRepository;
+  now(): Date;
+}
+
+/** A built-in tool: its contract with the model plus an execute that is idempotent by toolCallId. */
+export interface ToolDefinition<Input = unknown, Output = unknown> {
+  description: string;
+  inputSchema: z.ZodType<Input>;
+  needsApproval: boolean;
+  execute(input: Input, context: ToolContext): Promise<Output>;
+}
+
+const getTime: ToolDefinition<Record<string, never>, { iso: string }> = {
+  description: "Returns the current time as an ISO 8601 string.",
+  inputSchema: z.object({}).strict() as z.ZodType<Record<string, never>>,
+  needsApproval: false,
+  execute: async (_input, context) => ({ iso: context.now().toISOString() }),
+};
+
+const sendEmail: ToolDefinition<{ to: string; subject: string; body: string }, { messageId: string }> = {
+  description: "Sends an email. A person must approve each call.",
+  inputSchema: z.object({
+    to: z.string().email().max(320),
+    subject: z.string().max(500),
+    body: z.string().max(100_000),
+  }),
+  needsApproval: true,
+  async execute(input, context) {
+    // Keyed on the tool call id: a retry or a repeated approval finds the row written the first time.
+    const sent = await context.outbox.sendOnce({ toolCallId: context.toolCallId, executionId: context.executionId, ...input });
+    return { messageId: sent.messageId };
+  },
+};
+
+export const BUILT_IN_TOOLS = {
+  get_time: getTime,
+  send_email: sendEmail,
+} as const;
+
+export type ToolName = keyof typeof BUILT_IN_TOOLS;
+export const TOOL_NAMES = Object.keys(BUILT_IN_TOOLS) as ToolName[];
+
+export function isToolName(name: string): name is ToolName {
+  return Object.hasOwn(BUILT_IN_TOOLS, name);
+}
+
+export function toolDefinition(name: string): ToolDefinition {
+  if (!isToolName(name)) throw new InvalidInputError("tools", `unknown tool ${JSON.stringify(name)}`);
+  return BUILT_IN_TOOLS[name] as unknown as ToolDefinition;
+}
+
+/** AI SDK tools for an agent's tool names, bound to one execution. */
+export function buildToolSet(
+  names: readonly string[],
+  context: Omit<ToolContext, "toolCallId">,
+): ToolSet {
+  const tools: ToolSet = {};
+  for (const name of names) {
+    const definition = toolDefinition(name);
+    tools[name] = tool({
+      description: definition.description,
+      inputSchema: definition.inputSchema,
+      needsApproval: definition.needsApproval,
+      execute: (input: unknown, { toolCallId }: { toolCallId: string }) =>
+        definition.execute(input, { ...context, toolCallId }),
+    });
+  }
+  return tools;
+}

@@ -1,0 +1,85 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import type { Logger } from "./logger";
+import { requestContext, type AppEnv } from "./http/context";
+import { errorResponse, handleError } from "./http/errors";
+import type { AppServices } from "./http/router";
+import { agentRoutes } from "./http/routes/agents";
+import { chatRoutes } from "./http/routes/chat";
+import { conversationRoutes } from "./http/routes/conversations";
+import { docsRoutes } from "./http/routes/docs";
+import { executionRoutes } from "./http/routes/executions";
+import { operationRoutes } from "./http/routes/operations";
+import { LOCAL_PRINCIPAL } from "./runs/principal";
+
+export interface AppOptions {
+  services: AppServices;
+  logger: Logger;
+  maxBodyBytes: number;
+}
+
+/** Route patterns as regexes, to tell a wrong method (405) from an unknown path (404). */
+function methodsByPattern(app: OpenAPIHono<AppEnv>) {
+  const patterns = new Map<string, { regex: RegExp; methods: Set<string> }>();
+  for (const route of app.routes) {
+    if (route.method === "ALL" || route.path.includes("*")) continue;
+    const entry = patterns.get(route.path) ?? {
+      regex: new RegExp(`^${route.path.replace(/:[A-Za-z]+/g, "[^/]+")}/?$`),
+      methods: new Set<string>(),
+    };
+    entry.methods.add(route.method);
+    if (route.method === "GET") entry.methods.add("HEAD");
+    patterns.set(route.path, entry);
+  }
+  return [...patterns.values()];
+}
+
+/** The whole HTTP surface, testable with `app.request()` and no socket. */
+export function createApp(options: AppOptions) {
+  const app = new OpenAPIHono<AppEnv>();
+  app.use(requestContext({ logger: options.logger }));
+  app.use(async function localPrincipal(c, next) {
+    c.set("principal", LOCAL_PRINCIPAL);
+    await next();
+  });
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: options.maxBodyBytes,
+      onError: (c) =>
+        errorResponse(c, 413, "payload_too_large", `request body is larger than ${options.maxBodyBytes} bytes`),
+    }),
+  );
+
+  const { services } = options;
+  app.route("/", operationRoutes(services));
+  app.route("/", agentRoutes(services));
+  app.route("/", chatRoutes(services));
+  app.route("/", conversationRoutes(services));
+  app.route("/", executionRoutes(services));
+  app.route("/", docsRoutes());
+
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Tether API",
+      version: "1.0.0",
+      description: "Runs AI agents so that neither a dropped connection nor a crashed server loses a run.",
+    },
+  });
+
+  const routePatterns = methodsByPattern(app);
+  app.notFound((c) => {
+    const allowed = routePatterns.find((pattern) => pattern.regex.test(c.req.path))?.methods;
+    if (allowed && !allowed.has(c.req.method)) {
+      return errorResponse(c, 405, "method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}`, {}, {
+        allow: [...allowed].join(", "),
+      });
+    }
+    return errorResponse(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`);
+  });
+  app.onError(handleError);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,22 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Repositories } from "../db/repositories";
+import type { RunService } from "../runs/service";
+import type { AppEnv } from "./context";
+import { validationErrorResponse } from "./errors";
+
+/** What route handlers may use. */
+export interface AppServices {
+  runs: RunService;
+  repositories: Repositories;
+  health: { db: "pglite" | "postgres"; world: "local" | "postgres" };
+  keepAliveMs?: number;
+}
+
+/** A sub-app whose request validation failures answer with the shared 400 error body. */
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) return validationErrorResponse(c, result.error, result.target);
+    },
+  });
+}

@@ -1,0 +1,163 @@
+import { z } from "@hono/zod-openapi";
+import { EXECUTION_MODES, EXECUTION_STATUSES } from "../../drizzle/schema";
+import { modelIdProblem } from "../agents/models";
+import { TOOL_NAMES } from "../agents/tools";
+
+/** Ids in paths and bodies: letters, digits and `_ - . :`, at most 128 characters. */
+export const Id = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, "must be 1-128 letters, digits, '_', '-', '.' or ':'");
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "not_found" }),
+      message: z.string(),
+      requestId: z.string().optional(),
+      field: z.string().optional(),
+      issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .openapi("Error");
+
+/** An OpenAPI response with a JSON body. */
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+export const errorResponses = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      { description: `Error ${status}`, content: { "application/json": { schema: ErrorSchema } } },
+    ]),
+  );
+
+const ModelId = z
+  .string()
+  .max(200)
+  .refine((model) => modelIdProblem(model) === undefined, { message: 'use "demo", "demo:<ms>" or "openai:<model>"' })
+  .openapi({ example: "demo" });
+
+const ToolList = z
+  .array(z.enum(TOOL_NAMES as [string, ...string[]]))
+  .max(TOOL_NAMES.length)
+  .refine((tools) => new Set(tools).size === tools.length, { message: "tools must not repeat" });
+
+export const AgentSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    instructions: z.string(),
+    model: z.string(),
+    tools: z.array(z.string()),
+    executionMode: z.enum(EXECUTION_MODES),
+    createdAt: z.string().openapi({ format: "date-time" }),
+    updatedAt: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("Agent");
+
+export const AgentCreateSchema = z
+  .object({
+    id: Id.optional(),
+    name: z.string().trim().min(1).max(200),
+    instructions: z.string().max(20_000).optional(),
+    model: ModelId.optional(),
+    tools: ToolList.optional(),
+    executionMode: z.enum(EXECUTION_MODES).optional(),
+  })
+  .strict()
+  .openapi("AgentCreate");
+
+export const AgentPatchSchema = AgentCreateSchema.omit({ id: true }).partial().strict().openapi("AgentPatch");
+
+const UIMessagePartSchema = z.looseObject({ type: z.string().min(1).max(100) });
+
+export const UIMessageSchema = z
+  .object({
+    id: z.string().min(1).max(200),
+    role: z.enum(["system", "user", "assistant"]),
+    parts: z.array(UIMessagePartSchema).max(1000),
+    metadata: z.unknown().optional(),
+  })
+  .openapi("UIMessage");
+
+export const ChatRequestSchema = z
+  .object({
+    id: Id.openapi({ description: "The conversation id" }),
+    messages: z.array(UIMessageSchema).min(1).max(1000),
+    agentId: Id,
+    trigger: z.enum(["submit-message", "regenerate-message"]).optional(),
+    messageId: z.string().min(1).max(200).optional(),
+    executionMode: z.enum(EXECUTION_MODES).optional(),
+  })
+  .openapi("ChatRequest");
+
+export const PendingApprovalSchema = z
+  .object({
+    toolCallId: z.string(),
+    toolName: z.string(),
+    input: z.unknown(),
+    requestedAt: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("PendingApproval");
+
+export const ExecutionSchema = z
+  .object({
+    id: z.string(),
+    mode: z.enum(EXECUTION_MODES),
+    status: z.enum(EXECUTION_STATUSES),
+    agentId: z.string(),
+    conversationId: z.string(),
+    workflowRunId: z.string().optional(),
+    pendingApprovals: z.array(PendingApprovalSchema),
+    metadata: z.record(z.string(), z.unknown()),
+    error: z.string().optional(),
+    createdAt: z.string().openapi({ format: "date-time" }),
+    updatedAt: z.string().openapi({ format: "date-time" }),
+    completedAt: z.string().optional().openapi({ format: "date-time" }),
+  })
+  .openapi("Execution");
+
+export const ExecutionListQuerySchema = z.object({
+  conversationId: Id.optional(),
+  agentId: Id.optional(),
+  status: z.enum(EXECUTION_STATUSES).optional(),
+  mode: z.enum(EXECUTION_MODES).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(500).optional(),
+});
+
+export const ApprovalDecisionSchema = z
+  .object({ approved: z.boolean(), reason: z.string().max(2000).optional() })
+  .strict()
+  .openapi("ApprovalDecision");
+
+export const ConversationSummarySchema = z
+  .object({
+    id: z.string(),
+    agentId: z.string(),
+    title: z.string(),
+    updatedAt: z.string().openapi({ format: "date-time" }),
+    activeExecutionId: z.string().nullable(),
+  })
+  .openapi("ConversationSummary");
+
+export const ConversationSchema = z
+  .object({
+    id: z.string(),
+    agentId: z.string(),
+    messages: z.array(UIMessageSchema),
+    activeExecutionId: z.string().nullable(),
+  })
+  .openapi("Conversation");
+
+export const OffsetQuerySchema = z.object({
+  offset: z.string().max(100).optional().openapi({ description: "Resume after this event id" }),
+});
+
+export const SSE_RESPONSE = {
+  description: "AI SDK UI message stream (SSE); every event carries `id: <offset>`; ends with `data: [DONE]`",
+  content: { "text/event-stream": { schema: z.string() } },
+};

@@ -1,0 +1,25 @@
+import type { Context } from "hono";
+import type { OpenedStream } from "../runs/service";
+import { toSseByteStream } from "../streams";
+import type { AppEnv } from "./context";
+
+/** The offset a client resumes after: `Last-Event-ID` wins over `?offset=`. */
+export function requestedOffset(c: Context<AppEnv>, query: { offset?: string }): string | undefined {
+  return c.req.header("last-event-id") || query.offset || undefined;
+}
+
+/** Serves a run's events as an AI SDK UI message stream with offsets as SSE ids. */
+export function sseResponse(opened: OpenedStream, options: { keepAliveMs?: number } = {}): Response {
+  return new Response(toSseByteStream(opened.events, { keepAliveMs: options.keepAliveMs }), {
+    status: 200,
+    headers: {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      "x-vercel-ai-ui-message-stream": "v1",
+      "x-accel-buffering": "no",
+      "x-conversation-id": opened.execution.conversationId,
+      "x-execution-id": opened.execution.id,
+      "x-execution-mode": opened.execution.mode,
+    },
+  });
+}

@@ -1,0 +1,376 @@
+import type { UIMessage } from "ai";
+import type { AgentRow, ExecutionMode, ExecutionRow, ToolApprovalRow } from "../../drizzle/schema";
+import type { ModelSettings } from "../agents/models";
+import type { Repositories } from "../db/repositories";
+import { isTerminal, newExecutionId } from "../db/repositories/executions";
+import { ConflictError, GoneError, InvalidInputError, NotFoundError } from "../errors";
+import type { Logger } from "../logger";
+import type { StreamBufferRegistry, StreamEvent } from "../streams";
+import { approvalAnswersIn, withDecisions, withPendingDenied, type ApprovalAnswer } from "./approval-parts";
+import { createClassicRunner } from "./classic-runner";
+import { canSee, type Principal } from "./principal";
+
+export interface RunServiceDependencies {
+  repositories: Repositories;
+  buffers: StreamBufferRegistry;
+  models: ModelSettings;
+  maxSteps: number;
+  logger: Logger;
+  now?: () => Date;
+  redact?: (text: string) => string;
+}
+
+export interface ChatRequest {
+  conversationId: string;
+  agentId: string;
+  messages: UIMessage[];
+  trigger?: "submit-message" | "regenerate-message";
+  messageId?: string;
+  executionMode?: ExecutionMode;
+}
+
+/** A run's stream as the HTTP layer serves it. */
+export interface OpenedStream {
+  execution: ExecutionRow;
+  events: AsyncIterable<StreamEvent> & { cancel?: () => void };
+}
+
+export interface ExecutionDetails extends ExecutionRow {
+  pendingApprovals: ToolApprovalRow[];
+}
+
+const TITLE_LENGTH = 80;
+
+function titleOf(message: UIMessage): string {
+  const text = message.parts.flatMap((part) => (part.type === "text" ? [part.text] : [])).join(" ");
+  return text.replace(/\s+/g, " ").trim().slice(0, TITLE_LENGTH);
+}
+
+/**
+ * The two execution modes behind one interface: start a chat turn, decide an approval, cancel, and open
+ * a run's stream. Throws domain errors only; the HTTP layer maps them.
+ */
+export function createRunService(dependencies: RunServiceDependencies) {
+  const { repositories, buffers, logger } = dependencies;
+  const now = dependencies.now ?? (() => new Date());
+  const runner = createClassicRunner({
+    repositories,
+    models: dependencies.models,
+    maxSteps: dependencies.maxSteps,
+    logger,
+    now,
+    redact: dependencies.redact ?? ((text) => text),
+  });
+  // Continuations being started in this process, so two racing answers attach to one continuation.
+  const continuations = new Map<string, Promise<OpenedStream>>();
+
+  async function visibleExecution(principal: Principal, executionId: string): Promise<ExecutionRow> {
+    const execution = await repositories.executions.find(executionId);
+    if (!execution || !canSee(principal, execution.ownerId)) throw new NotFoundError("execution", executionId);
+    return execution;
+  }
+
+  async function visibleConversation(principal: Principal, conversationId: string) {
+    const conversation = await repositories.conversations.find(conversationId);
+    if (!conversation || !canSee(principal, conversation.ownerId)) {
+      throw new NotFoundError("conversation", conversationId);
+    }
+    return conversation;
+  }
+
+  async function startClassic(input: {
+    agent: AgentRow;
+    conversationId: string;
+    ownerId: string;
+    history: UIMessage[];
+    executionId?: string;
+    metadata?: Record<string, unknown>;
+  }): Promise<OpenedStream> {
+    const execution = await repositories.executions.create({
+      id: input.executionId,
+      mode: "classic",
+      agentId: input.agent.id,
+      conversationId: input.conversationId,
+      ownerId: input.ownerId,
+      metadata: { model: input.agent.model, ...input.metadata },
+    });
+    const buffer = buffers.create(execution.id, { conversationId: input.conversationId });
+    // Subscribed before the producer starts: the response sees every chunk from the first.
+    const events = buffer.read();
+    runner.start({ execution, agent: input.agent, history: input.history, buffer });
+    return { execution, events };
+  }
+
+  /** Cancels an active execution; `superseded` when a new turn replaces it. */
+  async function cancel(execution: ExecutionRow, reason: "cancelled" | "superseded"): Promise<ExecutionRow> {
+    if (isTerminal(execution.status)) {
+      throw new ConflictError(`execution ${execution.id} already ended as ${execution.status}`);
+    }
+    const cancelled = await repositories.executions.tryUpdateStatus(
+      execution.id,
+      { status: "cancelled", metadata: { cancelReason: reason } },
+      ["running", "suspended"],
+    );
+    if (!cancelled) {
+      const current = await repositories.executions.get(execution.id);
+      throw new ConflictError(`execution ${execution.id} already ended as ${current.status}`);
+    }
+    runner.abort(execution.id);
+    buffers.get(execution.id)?.finish(reason);
+    const expired = await repositories.approvals.expirePending(execution.id, reason);
+    if (expired.length > 0) {
+      // Close the unanswered requests in the stored message so later turns see a consistent history.
+      const history = await repositories.messages.list(execution.conversationId);
+      const last = history.at(-1);
+      if (last?.role === "assistant") {
+        await repositories.messages.upsert(execution.conversationId, withPendingDenied(last, reason));
+      }
+    }
+    logger.info({ executionId: execution.id, status: "cancelled", reason }, "run cancelled");
+    return cancelled;
+  }
+
+  async function attachToContinuation(target: ExecutionRow): Promise<OpenedStream> {
+    const continuationId = target.metadata.continuedBy;
+    const buffer = typeof continuationId === "string" ? buffers.get(continuationId) : undefined;
+    if (typeof continuationId !== "string" || !buffer) {
+      throw new ConflictError(`the approvals of execution ${target.id} were already answered`);
+    }
+    return { execution: await repositories.executions.get(continuationId), events: buffer.read() };
+  }
+
+  /** Continues a suspended classic execution whose approvals are all decided, in a new execution. */
+  function continueClassic(target: ExecutionRow): Promise<OpenedStream> {
+    const inFlight = continuations.get(target.id);
+    if (inFlight) return inFlight;
+    const started = (async () => {
+      const continuationId = newExecutionId();
+      const handedOver = await repositories.executions.tryUpdateStatus(
+        target.id,
+        { status: "completed", metadata: { continuedBy: continuationId } },
+        ["suspended"],
+      );
+      if (!handedOver) return attachToContinuation(await repositories.executions.get(target.id));
+      const decisions = new Map<string, ApprovalAnswer>(
+        (await repositories.approvals.listForExecution(target.id)).map((approval) => [
+          approval.toolCallId,
+          {
+            toolCallId: approval.toolCallId,
+            approved: approval.status === "approved",
+            reason: approval.reason ?? undefined,
+          },
+        ]),
+      );
+      const history = await repositories.messages.list(target.conversationId);
+      const last = history.at(-1);
+      if (last?.role === "assistant") {
+        history[history.length - 1] = withDecisions(last, decisions);
+        await repositories.messages.upsert(target.conversationId, history.at(-1)!);
+      }
+      const agent = await repositories.agents.get(target.agentId);
+      return startClassic({
+        agent,
+        conversationId: target.conversationId,
+        ownerId: target.ownerId,
+        history,
+        executionId: continuationId,
+        metadata: { continuationOf: target.id },
+      });
+    })();
+    continuations.set(target.id, started);
+    void started.then(
+      (opened) => runner.whenDone(opened.execution.id).finally(() => continuations.delete(target.id)),
+      () => continuations.delete(target.id),
+    );
+    return started;
+  }
+
+  /** Records each answer through the one decision record; all or nothing is checked before writing. */
+  async function recordAnswers(principal: Principal, conversationId: string, answers: ApprovalAnswer[]) {
+    const approvals: ToolApprovalRow[] = [];
+    for (const answer of answers) {
+      const approval = await repositories.approvals.findInConversation(conversationId, answer.toolCallId);
+      if (!approval) throw new NotFoundError("tool call", answer.toolCallId);
+      approvals.push(approval);
+    }
+    const executionIds = new Set(approvals.map((approval) => approval.executionId));
+    if (executionIds.size !== 1) {
+      throw new InvalidInputError("messages", "the answers must belong to one turn");
+    }
+    for (const answer of answers) {
+      await repositories.approvals.decide({
+        executionId: approvals[0]!.executionId,
+        toolCallId: answer.toolCallId,
+        approved: answer.approved,
+        reason: answer.reason,
+        decidedBy: principal.userId,
+      });
+    }
+    return repositories.executions.get(approvals[0]!.executionId);
+  }
+
+  return {
+    runner,
+
+    /** POST /api/chat: a new turn, or the answer to a turn's tool approvals. */
+    async chat(principal: Principal, request: ChatRequest): Promise<OpenedStream> {
+      const agent = await repositories.agents.get(request.agentId);
+      const mode = request.executionMode ?? agent.executionMode;
+      if (mode === "durable") {
+        throw new InvalidInputError("executionMode", "durable execution is not available on this server yet");
+      }
+      const last = request.messages.at(-1);
+      if (!last) throw new InvalidInputError("messages", "at least one message is required");
+      const existing = await repositories.conversations.find(request.conversationId);
+      if (existing && !canSee(principal, existing.ownerId)) {
+        throw new NotFoundError("conversation", request.conversationId);
+      }
+      if (existing && existing.agentId !== agent.id) {
+        throw new ConflictError(`conversation ${existing.id} belongs to agent ${existing.agentId}`);
+      }
+
+      if (last.role === "assistant") {
+        if (!existing) throw new NotFoundError("conversation", request.conversationId);
+        const answers = approvalAnswersIn(last);
+        if (answers.length === 0) {
+          throw new InvalidInputError("messages", "the last message is an assistant message that answers no approval");
+        }
+        const target = await recordAnswers(principal, existing.id, answers);
+        if (target.status === "suspended") {
+          const pending = await repositories.approvals.pendingFor([target.id]);
+          if (pending.length > 0) {
+            throw new ConflictError(`approvals still pending: ${pending.map((p) => p.toolCallId).join(", ")}`);
+          }
+          return continueClassic(target);
+        }
+        return attachToContinuation(target);
+      }
+      if (last.role !== "user") {
+        throw new InvalidInputError("messages", "the last message must be a user message");
+      }
+
+      const conversation =
+        existing ??
+        (await repositories.conversations.ensure({
+          id: request.conversationId,
+          ownerId: principal.userId,
+          agentId: agent.id,
+          title: titleOf(last),
+        }));
+      for (const active of await repositories.executions.activeForConversation(conversation.id)) {
+        await cancel(active, "superseded").catch((error: unknown) => {
+          if (!(error instanceof ConflictError)) throw error;
+        });
+      }
+      if (request.messageId && request.messageId !== last.id) {
+        await repositories.messages.truncateFrom(conversation.id, request.messageId);
+      }
+      await repositories.messages.upsert(conversation.id, last);
+      await repositories.messages.truncateAfter(conversation.id, last.id);
+      await repositories.conversations.touch(conversation.id);
+      const history = await repositories.messages.list(conversation.id);
+      return startClassic({ agent, conversationId: conversation.id, ownerId: conversation.ownerId, history });
+    },
+
+    async decideApproval(
+      principal: Principal,
+      input: { executionId: string; toolCallId: string; approved: boolean; reason?: string },
+    ) {
+      const execution = await visibleExecution(principal, input.executionId);
+      const { approval } = await repositories.approvals.decide({ ...input, decidedBy: principal.userId });
+      if (execution.mode === "classic") {
+        const current = await repositories.executions.get(execution.id);
+        const pending = await repositories.approvals.pendingFor([execution.id]);
+        if (current.status === "suspended" && pending.length === 0) {
+          // Continue server-side; the resume route serves the continuation's stream.
+          void continueClassic(current).catch((error: unknown) =>
+            logger.error({ executionId: execution.id, error: String(error) }, "could not continue after approval"),
+          );
+        }
+      }
+      return { toolCallId: approval.toolCallId, status: approval.status };
+    },
+
+    async cancelExecution(principal: Principal, executionId: string): Promise<ExecutionRow> {
+      return cancel(await visibleExecution(principal, executionId), "cancelled");
+    },
+
+    /** Stops whatever runs in a conversation; undefined when nothing does. */
+    async stopConversation(principal: Principal, conversationId: string) {
+      await visibleConversation(principal, conversationId);
+      const [active] = await repositories.executions.activeForConversation(conversationId);
+      if (!active) return undefined;
+      return cancel(active, "cancelled");
+    },
+
+    async getExecution(principal: Principal, executionId: string): Promise<ExecutionDetails> {
+      const execution = await visibleExecution(principal, executionId);
+      return { ...execution, pendingApprovals: await repositories.approvals.pendingFor([execution.id]) };
+    },
+
+    async listExecutions(
+      principal: Principal,
+      filter: Omit<Parameters<Repositories["executions"]["list"]>[0], "ownerId">,
+    ) {
+      const page = await repositories.executions.list({
+        ...filter,
+        ownerId: principal.admin ? undefined : principal.userId,
+      });
+      const pending = await repositories.approvals.pendingFor(page.executions.map((execution) => execution.id));
+      return {
+        executions: page.executions.map((execution) => ({
+          ...execution,
+          pendingApprovals: pending.filter((approval) => approval.executionId === execution.id),
+        })),
+        nextCursor: page.nextCursor,
+      };
+    },
+
+    /** The whole run's stream from an offset; GoneError once a classic buffer has expired. */
+    async openExecutionStream(principal: Principal, executionId: string, after?: string): Promise<OpenedStream> {
+      const execution = await visibleExecution(principal, executionId);
+      const buffer = buffers.get(execution.id);
+      if (!buffer) throw new GoneError(`the stream of execution ${execution.id} has expired`);
+      return { execution, events: buffer.read(after) };
+    },
+
+    /** The turn streaming now in a conversation, or undefined when none is. */
+    async openConversationStream(
+      principal: Principal,
+      conversationId: string,
+      after?: string,
+    ): Promise<OpenedStream | undefined> {
+      await visibleConversation(principal, conversationId);
+      const latest = await repositories.executions.latestForConversation(conversationId);
+      if (!latest || latest.status !== "running") return undefined;
+      const buffer = buffers.get(latest.id);
+      if (!buffer || buffer.status !== "streaming") return undefined;
+      return { execution: latest, events: buffer.read(after) };
+    },
+
+    async getConversation(principal: Principal, conversationId: string) {
+      const conversation = await visibleConversation(principal, conversationId);
+      return { ...conversation, messages: await repositories.messages.list(conversationId) };
+    },
+
+    listConversations(principal: Principal, filter: { agentId?: string }) {
+      return repositories.conversations.list({
+        ...filter,
+        ownerId: principal.admin ? undefined : principal.userId,
+      });
+    },
+
+    /** Stops every classic run of this process (shutdown); their rows end as cancelled. */
+    async stopAll(): Promise<void> {
+      const ids = runner.runningIds();
+      for (const id of ids) {
+        const execution = await repositories.executions.find(id);
+        if (execution && !isTerminal(execution.status)) await cancel(execution, "cancelled").catch(() => undefined);
+      }
+      runner.abortAll();
+      await runner.drain();
+    },
+  };
+}
+
+export type RunService = ReturnType<typeof createRunService>;

@@ -1,0 +1,48 @@
+import { serve } from "@hono/node-server";
+import { parseConfig } from "./config";
+import { openDatabase } from "./db/client";
+import { createLogger } from "./logger";
+import { createTether } from "./tether";
+
+const LOOPBACK = "127.0.0.1";
+
+async function main() {
+  const config = parseConfig();
+  const logger = createLogger({ level: config.logLevel, secrets: [...config.credentials.values()] });
+  const authConfigured = config.auth.apiKeys.length > 0 || config.auth.jwtSecret !== undefined;
+  const host = config.host ?? LOOPBACK;
+  if (!authConfigured && host !== LOOPBACK && host !== "localhost" && host !== "::1") {
+    throw new Error(`refusing to listen on ${host} without auth: set TETHER_API_KEYS or TETHER_JWT_SECRET`);
+  }
+
+  const database = await openDatabase(config.database);
+  const tether = await createTether({ config, database, logger });
+  const server = serve({ fetch: tether.app.fetch, port: config.port, hostname: host }, (info) => {
+    logger.info(
+      { url: `http://${host}:${info.port}`, db: database.kind, mode: authConfigured ? "auth" : "local single-user" },
+      authConfigured ? "listening" : "listening in local single-user mode (no auth configured; loopback only)",
+    );
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    server.close();
+    await tether.shutdown();
+    await database.close();
+    logger.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,487 @@
+import type { UIMessageChunk } from "ai";
+import {
+  InvalidOffsetError,
+  OffsetGoneError,
+  StreamExistsError,
+  StreamFinishedError,
+  StreamRegistryShutDownError,
+} from "./errors.js";
+import { encodeOffset, parseOffset } from "./offset.js";
+import { StreamReader, type EventLog, type StoredEvent } from "./reader.js";
+import { createTerminalChunk } from "./terminal-chunk.js";
+import type { TerminalReason } from "./types.js";
+
+/** Classic buffers live in a single round. */
+const CLASSIC_ROUND = 0;
+
+// Dropped slots are only reclaimed in batches so that dropping the oldest event stays O(1) amortised.
+const COMPACT_AFTER_DROPPED = 1024;
+
+/** `"streaming"` until finished, then the reason it finished with. */
+export type StreamStatus = "streaming" | TerminalReason;
+
+/** @internal How a buffer reports to the registry that owns it. */
+export interface StreamBufferObserver {
+  bytesChanged(buffer: StreamBuffer, delta: number): void;
+  finished(buffer: StreamBuffer): void;
+}
+
+/** Construction parameters of a {@link StreamBuffer}; normally supplied by the registry. */
+export interface StreamBufferOptions {
+  executionId: string;
+  conversationId?: string;
+  /** Oldest events are dropped while the buffer holds more than this many bytes. */
+  maxBytes?: number;
+  now?: () => number;
+  /** @internal */
+  observer?: StreamBufferObserver;
+}
+
+/**
+ * The in-memory, offset-addressed event log of one classic execution. The producer
+ * appends UI message chunks; any number of readers replay and follow it.
+ */
+export class StreamBuffer implements EventLog {
+  readonly executionId: string;
+  readonly conversationId: string | undefined;
+  readonly createdAt: number;
+  readonly round = CLASSIC_ROUND;
+
+  readonly #maxBytes: number;
+  readonly #now: () => number;
+  readonly #observer: StreamBufferObserver | undefined;
+  // Slot i holds the event with index #slotBase + i; slots below #firstRetained are cleared.
+  #slots: (StoredEvent | undefined)[] = [];
+  #slotBase = 0;
+  #firstRetained = 0;
+  #nextIndex = 0;
+  #bytes = 0;
+  #status: StreamStatus = "streaming";
+  #finishedAt: number | undefined;
+  #closedReason: TerminalReason | undefined;
+  readonly #readers = new Set<StreamReader>();
+  readonly #listeners = new Set<() => void>();
+
+  constructor(options: StreamBufferOptions) {
+    this.executionId = options.executionId;
+    this.conversationId = options.conversationId;
+    this.#maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    this.#now = options.now ?? Date.now;
+    this.#observer = options.observer;
+    this.createdAt = this.#now();
+  }
+
+  /** `"streaming"`, or the reason given to the first {@link finish}. */
+  get status(): StreamStatus {
+    return this.#status;
+  }
+
+  /** When {@link finish} was first called, per the clock given at creation. */
+  get finishedAt(): number | undefined {
+    return this.#finishedAt;
+  }
+
+  /** True once the terminal event was appended. */
+  get finished(): boolean {
+    return this.#status !== "streaming";
+  }
+
+  /** Approximate memory held: the sum of the JSON lengths of the retained events. */
+  get byteSize(): number {
+    return this.#bytes;
+  }
+
+  /** Readers created by {@link read} that have not ended yet. */
+  get readerCount(): number {
+    return this.#readers.size;
+  }
+
+  /** Readers currently waiting for the next append. */
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
+  /** Offset of the most recently appended event (the terminal one once finished). */
+  get lastOffset(): string | undefined {
+    return this.#nextIndex === 0
+      ? undefined
+      : encodeOffset({ round: this.round, index: this.#nextIndex - 1 });
+  }
+
+  /** @internal Index of the oldest event still held. */
+  get firstRetainedIndex(): number {
+    return this.#firstRetained;
+  }
+
+  /** @internal Index the next appended event will get. */
+  get nextIndex(): number {
+    return this.#nextIndex;
+  }
+
+  /** @internal Set once the registry removed this buffer. */
+  get closedReason(): TerminalReason | undefined {
+    return this.#closedReason;
+  }
+
+  /**
+   * Stores `chunk` as the next event and wakes waiting readers.
+   * @returns the event's offset (`"0.0"`, `"0.1"`, …).
+   * @throws StreamFinishedError once the buffer is finished.
+   */
+  append(chunk: UIMessageChunk): string {
+    if (this.#status !== "streaming") throw new StreamFinishedError(this.executionId);
+    return this.#store(chunk, false);
+  }
+
+  /**
+   * Ends the stream by appending the terminal event (`data-terminal`, transient) with
+   * its own offset. Idempotent: the first reason wins.
+   */
+  finish(reason: TerminalReason): void {
+    if (this.#status !== "streaming") return;
+    this.#store(createTerminalChunk(reason), true);
+    this.#status = reason;
+    this.#finishedAt = this.#now();
+    this.#observer?.finished(this);
+  }
+
+  /**
+   * Opens a reader yielding every event strictly after `after` (from the first event
+   * when omitted), then live appends, ending after the terminal event.
+   * @throws InvalidOffsetError when `after` is malformed, of another round, or beyond the last event.
+   * @throws OffsetGoneError when the events the reader needs next were already dropped.
+   */
+  read(after?: string): StreamReader {
+    let cursor = 0;
+    let lastOffset: string | undefined;
+    if (after !== undefined) {
+      const position = parseOffset(after);
+      if (position === undefined) throw new InvalidOffsetError(after, "malformed");
+      if (position.round !== this.round) throw new InvalidOffsetError(after, "unknown round");
+      if (position.index >= this.#nextIndex) {
+        throw new InvalidOffsetError(after, "beyond the last event");
+      }
+      cursor = position.index + 1;
+      lastOffset = encodeOffset(position);
+    }
+    if (this.#closedReason !== undefined || cursor < this.#firstRetained) {
+      throw new OffsetGoneError(after);
+    }
+    const reader = new StreamReader(this, cursor, lastOffset);
+    this.#readers.add(reader);
+    return reader;
+  }
+
+  /** @internal */
+  eventAt(index: number): StoredEvent {
+    const stored = this.#slots[index - this.#slotBase];
+    if (stored === undefined || index < this.#firstRetained) {
+      throw new RangeError(`Event ${index} is not retained`);
+    }
+    return stored;
+  }
+
+  /** @internal */
+  listen(wake: () => void): () => void {
+    this.#listeners.add(wake);
+    return () => this.#listeners.delete(wake);
+  }
+
+  /** @internal */
+  detach(reader: StreamReader): void {
+    this.#readers.delete(reader);
+  }
+
+  /**
+   * @internal Drops oldest events until at most `targetBytes` are held, always keeping
+   * the newest event. @returns the bytes freed.
+   */
+  trimTo(targetBytes: number): number {
+    const freed = this.#dropOldestWhileAbove(targetBytes);
+    if (freed > 0) this.#observer?.bytesChanged(this, -freed);
+    return freed;
+  }
+
+  /**
+   * @internal Removes the buffer: finishes it with `reason` if still streaming, drops
+   * every event and ends all readers with a terminal event of `reason`.
+   */
+  close(reason: TerminalReason): void {
+    if (this.#closedReason !== undefined) return;
+    this.finish(reason);
+    this.#closedReason = reason;
+    const freed = this.#bytes;
+    this.#slots = [];
+    this.#slotBase = this.#nextIndex;
+    this.#firstRetained = this.#nextIndex;
+    this.#bytes = 0;
+    if (freed > 0) this.#observer?.bytesChanged(this, -freed);
+    this.#notify();
+  }
+
+  #store(chunk: UIMessageChunk, terminal: boolean): string {
+    const offset = encodeOffset({ round: this.round, index: this.#nextIndex });
+    const event = { offset, chunk };
+    // Serialising here also rejects unserialisable chunks before they reach any reader.
+    const bytes = JSON.stringify(event).length;
+    this.#slots.push({ event, bytes, terminal });
+    this.#nextIndex += 1;
+    this.#bytes += bytes;
+    const freed = this.#dropOldestWhileAbove(this.#maxBytes);
+    this.#notify();
+    this.#observer?.bytesChanged(this, bytes - freed);
+    return offset;
+  }
+
+  #dropOldestWhileAbove(limit: number): number {
+    let freed = 0;
+    while (this.#bytes > limit && this.#firstRetained < this.#nextIndex - 1) {
+      const slot = this.#firstRetained - this.#slotBase;
+      const stored = this.#slots[slot];
+      this.#slots[slot] = undefined;
+      this.#firstRetained += 1;
+      const bytes = stored?.bytes ?? 0;
+      this.#bytes -= bytes;
+      freed += bytes;
+    }
+    const dropped = this.#firstRetained - this.#slotBase;
+    if (dropped >= COMPACT_AFTER_DROPPED && dropped * 2 >= this.#slots.length) {
+      this.#slots = this.#slots.slice(dropped);
+      this.#slotBase = this.#firstRetained;
+    }
+    return freed;
+  }
+
+  #notify(): void {
+    if (this.#listeners.size === 0) return;
+    const waiting = [...this.#listeners];
+    this.#listeners.clear();
+    for (const wake of waiting) wake();
+  }
+}
+
+/** Limits and clock of a {@link StreamBufferRegistry}. */
+export interface StreamBufferRegistryOptions {
+  /** Per-stream cap; oldest events are dropped beyond it. Default 8 MiB. */
+  maxBytesPerStream?: number;
+  /** Cap over all streams; finished buffers are evicted first. Default 256 MiB. */
+  maxBytesTotal?: number;
+  /** Finished buffers are removed this long after finishing. Default 5 minutes. */
+  expireAfterMs?: number;
+  now?: () => number;
+}
+
+/** Snapshot of registry usage. */
+export interface StreamBufferStats {
+  streams: number;
+  bytes: number;
+  readers: number;
+}
+
+const DEFAULT_OPTIONS: Required<StreamBufferRegistryOptions> = {
+  maxBytesPerStream: 8 * 1024 * 1024,
+  maxBytesTotal: 256 * 1024 * 1024,
+  expireAfterMs: 5 * 60 * 1000,
+  now: () => Date.now(),
+};
+
+function validated(options: StreamBufferRegistryOptions): StreamBufferRegistryOptions {
+  for (const key of ["maxBytesPerStream", "maxBytesTotal", "expireAfterMs"] as const) {
+    const value = options[key];
+    if (value !== undefined && !(value >= 0)) {
+      throw new RangeError(`${key} must be a non-negative number, got ${value}`);
+    }
+  }
+  return options;
+}
+
+type ExpiryTimer = ReturnType<typeof setTimeout>;
+
+function startUnrefTimer(callback: () => void, delayMs: number): ExpiryTimer {
+  const timer = setTimeout(callback, delayMs);
+  // An expiry timer alone must never keep the process alive.
+  if (typeof timer === "object" && typeof timer.unref === "function") timer.unref();
+  return timer;
+}
+
+/**
+ * Owns every classic stream buffer of the process, keyed by execution id, and keeps
+ * their memory bounded (per-stream and total caps, expiry after finish).
+ */
+export class StreamBufferRegistry {
+  #options: Required<StreamBufferRegistryOptions>;
+  readonly #buffers = new Map<string, StreamBuffer>();
+  readonly #byConversation = new Map<string, StreamBuffer>();
+  // Insertion order is finish order, which is the eviction order under the total cap.
+  readonly #finishedOrder = new Set<StreamBuffer>();
+  readonly #expiryTimers = new Map<StreamBuffer, ExpiryTimer>();
+  #totalBytes = 0;
+  #enforcing = false;
+  #shutDown = false;
+  readonly #observer: StreamBufferObserver = {
+    bytesChanged: (buffer, delta) => this.#bytesChanged(buffer, delta),
+    finished: (buffer) => this.#finished(buffer),
+  };
+
+  constructor(options: StreamBufferRegistryOptions = {}) {
+    this.#options = { ...DEFAULT_OPTIONS, ...validated(options) };
+  }
+
+  /** Applies options (meant for startup); caps apply to buffers created afterwards. */
+  configure(options: StreamBufferRegistryOptions): void {
+    this.#options = { ...this.#options, ...validated(options) };
+  }
+
+  /**
+   * Creates the buffer of `executionId`. When another buffer of the same conversation is
+   * still streaming it is finished with `superseded`.
+   * @throws StreamExistsError if the execution already has a buffer.
+   * @throws StreamRegistryShutDownError after {@link shutdown}.
+   */
+  create(executionId: string, metadata: { conversationId?: string } = {}): StreamBuffer {
+    if (this.#shutDown) throw new StreamRegistryShutDownError();
+    if (this.#buffers.has(executionId)) throw new StreamExistsError(executionId);
+    const { conversationId } = metadata;
+    if (conversationId !== undefined) {
+      const previous = this.#byConversation.get(conversationId);
+      if (previous?.status === "streaming") previous.finish("superseded");
+    }
+    const buffer = new StreamBuffer({
+      executionId,
+      conversationId,
+      maxBytes: this.#options.maxBytesPerStream,
+      now: this.#options.now,
+      observer: this.#observer,
+    });
+    this.#buffers.set(executionId, buffer);
+    if (conversationId !== undefined) this.#byConversation.set(conversationId, buffer);
+    return buffer;
+  }
+
+  /** The buffer of `executionId`, unless it was never created, deleted or expired. */
+  get(executionId: string): StreamBuffer | undefined {
+    return this.#buffers.get(executionId);
+  }
+
+  /** The most recently created buffer of the conversation that is still held. */
+  currentForConversation(conversationId: string): StreamBuffer | undefined {
+    return this.#byConversation.get(conversationId);
+  }
+
+  /**
+   * Removes the buffer, ending its readers with `expired`.
+   * @returns whether a buffer was removed.
+   */
+  delete(executionId: string): boolean {
+    const buffer = this.#buffers.get(executionId);
+    if (buffer === undefined) return false;
+    buffer.close("expired");
+    this.#buffers.delete(executionId);
+    if (buffer.conversationId !== undefined) {
+      if (this.#byConversation.get(buffer.conversationId) === buffer) {
+        this.#byConversation.delete(buffer.conversationId);
+      }
+    }
+    this.#finishedOrder.delete(buffer);
+    const timer = this.#expiryTimers.get(buffer);
+    if (timer !== undefined) clearTimeout(timer);
+    this.#expiryTimers.delete(buffer);
+    return true;
+  }
+
+  /**
+   * Finishes every streaming buffer with `cancelled` (so its readers end), stops all
+   * expiry timers and rejects later {@link create} calls. Finished buffers stay readable.
+   */
+  shutdown(): void {
+    this.#shutDown = true;
+    for (const timer of this.#expiryTimers.values()) clearTimeout(timer);
+    this.#expiryTimers.clear();
+    for (const buffer of this.#buffers.values()) buffer.finish("cancelled");
+  }
+
+  /** Current number of buffers, their total bytes and open readers. */
+  stats(): StreamBufferStats {
+    let readers = 0;
+    for (const buffer of this.#buffers.values()) readers += buffer.readerCount;
+    return { streams: this.#buffers.size, bytes: this.#totalBytes, readers };
+  }
+
+  #bytesChanged(_buffer: StreamBuffer, delta: number): void {
+    this.#totalBytes += delta;
+    if (delta > 0) this.#enforceTotalCap();
+  }
+
+  #finished(buffer: StreamBuffer): void {
+    if (this.#buffers.get(buffer.executionId) !== buffer) return;
+    this.#finishedOrder.add(buffer);
+    if (this.#shutDown) return;
+    const timer = startUnrefTimer(() => {
+      if (this.#buffers.get(buffer.executionId) === buffer) this.delete(buffer.executionId);
+    }, this.#options.expireAfterMs);
+    this.#expiryTimers.set(buffer, timer);
+  }
+
+  #enforceTotalCap(): void {
+    // Evicting changes byte counts, which would re-enter here.
+    if (this.#enforcing) return;
+    this.#enforcing = true;
+    try {
+      const limit = this.#options.maxBytesTotal;
+      while (this.#totalBytes > limit) {
+        const oldestFinished = this.#finishedOrder.values().next();
+        if (oldestFinished.done) break;
+        this.delete(oldestFinished.value.executionId);
+      }
+      while (this.#totalBytes > limit) {
+        const [largest, runnerUp] = this.#twoLargestStreaming();
+        if (largest === undefined) break;
+        const excess = this.#totalBytes - limit;
+        // Shrinking only down to the runner-up spreads trimming over the largest streams.
+        const target = Math.max(runnerUp?.byteSize ?? 0, largest.byteSize - excess);
+        // When it is already level with the runner-up, drop one event and look again.
+        if (largest.trimTo(target) === 0 && largest.trimTo(largest.byteSize - 1) === 0) break;
+      }
+    } finally {
+      this.#enforcing = false;
+    }
+  }
+
+  #twoLargestStreaming(): [StreamBuffer | undefined, StreamBuffer | undefined] {
+    let largest: StreamBuffer | undefined;
+    let runnerUp: StreamBuffer | undefined;
+    for (const buffer of this.#buffers.values()) {
+      if (buffer.status !== "streaming") continue;
+      if (largest === undefined || buffer.byteSize > largest.byteSize) {
+        runnerUp = largest;
+        largest = buffer;
+      } else if (runnerUp === undefined || buffer.byteSize > runnerUp.byteSize) {
+        runnerUp = buffer;
+      }
+    }
+    return [largest, runnerUp];
+  }
+}
+
+const REGISTRY_KEY: unique symbol = Symbol.for("tether.stream-buffers");
+
+type RegistryHolder = typeof globalThis & { [REGISTRY_KEY]?: StreamBufferRegistry };
+
+/**
+ * The process-wide registry, stored on `globalThis` under `Symbol.for("tether.stream-buffers")`
+ * so separately bundled copies of this module share it. `options`, when given, are applied
+ * with {@link StreamBufferRegistry.configure}.
+ */
+export function getStreamBufferRegistry(
+  options?: StreamBufferRegistryOptions,
+): StreamBufferRegistry {
+  const holder = globalThis as RegistryHolder;
+  let registry = holder[REGISTRY_KEY];
+  if (registry === undefined) {
+    registry = new StreamBufferRegistry(options);
+    holder[REGISTRY_KEY] = registry;
+  } else if (options !== undefined) {
+    registry.configure(options);
+  }
+  return registry;
+}

@@ -1,0 +1,26 @@
+import type { UIMessageChunk } from "ai";
+import { TERMINAL_REASONS, type TerminalReason } from "./types.js";
+
+/**
+ * The chunk of the final event of every stream. It is an AI SDK transient data chunk,
+ * so the AI SDK client delivers it to `onData` but never stores it in the message.
+ */
+export interface TerminalChunk {
+  type: "data-terminal";
+  data: { reason: TerminalReason };
+  transient: true;
+}
+
+/** Builds the terminal chunk for `reason`. */
+export function createTerminalChunk(reason: TerminalReason): TerminalChunk & UIMessageChunk {
+  return { type: "data-terminal", data: { reason }, transient: true };
+}
+
+/** @returns the reason if `chunk` is a terminal chunk, otherwise `undefined`. */
+export function terminalReasonOf(chunk: UIMessageChunk): TerminalReason | undefined {
+  if (chunk.type !== "data-terminal") return undefined;
+  const data: unknown = "data" in chunk ? chunk.data : undefined;
+  if (typeof data !== "object" || data === null || !("reason" in data)) return undefined;
+  const reason = data.reason;
+  return TERMINAL_REASONS.find((known) => known === reason);
+}

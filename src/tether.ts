@@ -1,0 +1,78 @@
+import { createApp } from "./app";
+import { createCredentialStore } from "./agents/credentials";
+import type { Config } from "./config";
+import type { DatabaseHandle } from "./db/client";
+import { createRepositories } from "./db/repositories";
+import type { Logger } from "./logger";
+import { createRunService } from "./runs/service";
+import { getStreamBufferRegistry, StreamBufferRegistry } from "./streams";
+
+/** The agent every fresh installation starts with. */
+export const SEEDED_AGENT = {
+  id: "assistant",
+  name: "Assistant",
+  instructions: "You are a helpful assistant.",
+  model: "demo",
+  tools: ["get_time", "send_email"],
+  executionMode: "classic" as const,
+};
+
+export interface TetherOptions {
+  config: Config;
+  database: DatabaseHandle;
+  logger: Logger;
+  /** A private buffer registry (tests, benchmarks); the process-wide one otherwise. */
+  buffers?: StreamBufferRegistry;
+  keepAliveMs?: number;
+}
+
+/** Wires the service together on an open, migrated database: repositories, runs, streams, HTTP app. */
+export async function createTether(options: TetherOptions) {
+  const { config, database, logger } = options;
+  const repositories = createRepositories(database.db);
+  const credentials = createCredentialStore(config.credentials);
+  const secrets = [...credentials.values(), ...(config.openai.apiKey ? [config.openai.apiKey] : [])];
+  const redact = (text: string) => secrets.reduce((masked, secret) => masked.split(secret).join("[redacted]"), text);
+  const buffers = options.buffers ?? getStreamBufferRegistry();
+  buffers.configure(config.streams);
+
+  if (await repositories.agents.seed(SEEDED_AGENT)) logger.info({ agentId: SEEDED_AGENT.id }, "seeded agent");
+  if (database.kind === "pglite") {
+    // Embedded mode is one process: a classic run still marked running was cut off by a restart.
+    const interrupted = await repositories.executions.failInterrupted("classic", "interrupted by a server restart");
+    if (interrupted > 0) logger.warn({ interrupted }, "marked interrupted classic runs as failed");
+  }
+
+  const runs = createRunService({
+    repositories,
+    buffers,
+    models: { demoTokenDelayMs: config.demoTokenDelayMs, openai: config.openai, credentials },
+    maxSteps: config.maxSteps,
+    logger,
+    redact,
+  });
+  const app = createApp({
+    services: {
+      runs,
+      repositories,
+      health: { db: database.kind, world: database.kind === "postgres" ? "postgres" : "local" },
+      keepAliveMs: options.keepAliveMs,
+    },
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+  });
+
+  return {
+    app,
+    runs,
+    repositories,
+    buffers,
+    /** Stops classic runs (recorded as cancelled) and ends every stream reader with a terminal event. */
+    async shutdown() {
+      await runs.stopAll();
+      buffers.shutdown();
+    },
+  };
+}
+
+export type Tether = Awaited<ReturnType<typeof createTether>>;

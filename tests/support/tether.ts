@@ -1,0 +1,117 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { serve, type ServerType } from "@hono/node-server";
+import { parseConfig } from "../../src/config";
+import type { DatabaseKind } from "../../src/db/client";
+import { createLogger } from "../../src/logger";
+import { StreamBufferRegistry } from "../../src/streams";
+import { createTether, type Tether } from "../../src/tether";
+import { createTestDatabase, type TestDatabase } from "./database";
+
+export interface TestTether {
+  tether: Tether;
+  database: TestDatabase;
+  /** `app.request()` with JSON conveniences. */
+  request(pathname: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  /** Starts a real HTTP server on a free loopback port; answers its base URL. */
+  listen(): Promise<string>;
+  dispose(): Promise<void>;
+}
+
+/** A whole Tether (real database, real runs, private stream buffers) for one suite. */
+export async function startTestTether(
+  kind: DatabaseKind,
+  environment: Record<string, string> = {},
+): Promise<TestTether> {
+  const database = await createTestDatabase(kind);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "tether-test-"));
+  const config = parseConfig({ TETHER_DATA_DIR: dataDir, TETHER_DEMO_TOKEN_DELAY_MS: "0", ...environment });
+  const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  const tether = await createTether({ config, database: database.handle, logger, buffers: new StreamBufferRegistry() });
+  let server: ServerType | undefined;
+
+  return {
+    tether,
+    database,
+    request(pathname, init = {}) {
+      const { json, ...rest } = init;
+      if (json === undefined) return Promise.resolve(tether.app.request(pathname, rest));
+      return Promise.resolve(
+        tether.app.request(pathname, {
+          method: "POST",
+          ...rest,
+          headers: { "content-type": "application/json", ...rest.headers },
+          body: JSON.stringify(json),
+        }),
+      );
+    },
+    listen() {
+      return new Promise((resolve) => {
+        server = serve({ fetch: tether.app.fetch, port: 0, hostname: "127.0.0.1" }, (info: AddressInfo) =>
+          resolve(`http://127.0.0.1:${info.port}`),
+        );
+      });
+    },
+    async dispose() {
+      await tether.shutdown();
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await database.dispose();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface SseEvent {
+  id?: string;
+  data: string;
+}
+
+/** Reads a whole SSE body into events (comments dropped). */
+export async function readSse(response: Response): Promise<SseEvent[]> {
+  const text = await response.text();
+  return parseSse(text);
+}
+
+export function parseSse(text: string): SseEvent[] {
+  return text
+    .split("\n\n")
+    .filter((block) => block.trim() !== "")
+    .flatMap((block) => {
+      let id: string | undefined;
+      const data: string[] = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("id: ")) id = line.slice(4);
+        else if (line.startsWith("data: ")) data.push(line.slice(6));
+      }
+      return data.length > 0 ? [{ id, data: data.join("\n") }] : [];
+    });
+}
+
+/** The chunks of an SSE body (the [DONE] sentinel excluded). */
+export function chunksOf(events: SseEvent[]): Array<Record<string, unknown> & { type: string }> {
+  return events.filter((event) => event.data !== "[DONE]").map((event) => JSON.parse(event.data));
+}
+
+/** The text a UI message stream's text deltas add up to. */
+export function textOf(chunks: Array<{ type: string; delta?: unknown }>): string {
+  return chunks.flatMap((chunk) => (chunk.type === "text-delta" ? [String(chunk.delta)] : [])).join("");
+}
+
+export function userMessage(text: string, id = `u_${Math.random().toString(36).slice(2)}`) {
+  return { id, role: "user" as const, parts: [{ type: "text" as const, text }] };
+}
+
+/** Polls until the check passes (for state another task writes); fails after the timeout. */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}
