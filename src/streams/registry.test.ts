@@ -146,6 +146,18 @@ describe("StreamBufferRegistry caps", () => {
     expect(small.firstRetainedIndex).toBe(0);
     expect(registry.stats().bytes).toBe(large.byteSize + small.byteSize);
   });
+  it("spreads trimming over the largest streaming buffers instead of emptying one", () => {
+    const registry = new StreamBufferRegistry({ maxBytesTotal: eventBytes * 10 });
+    const steady = registry.create("steady");
+    const bursty = registry.create("bursty");
+    for (let i = 0; i < 6; i++) steady.append(textDelta(i));
+    for (let i = 0; i < 4; i++) bursty.append(textDelta(i));
+    // One event three times the usual size pushes the total three events over.
+    bursty.append(textDelta(4, "x".repeat(eventBytes * 2)));
+    expect(registry.stats().bytes).toBeLessThanOrEqual(eventBytes * 10);
+    expect(steady.firstRetainedIndex).toBe(1);
+    expect(bursty.firstRetainedIndex).toBe(2);
+  });
 });
 
 describe("StreamBufferRegistry expiry", () => {
