@@ -58,6 +58,8 @@ export function createClassicRunner(dependencies: ClassicRunnerDependencies) {
         tools,
         stopWhen: stepCountIs(dependencies.maxSteps),
         abortSignal: controller.signal,
+        // Reported once, through the UI stream's onError below.
+        onError: () => {},
       });
       const chunks = result.toUIMessageStream({
         originalMessages: run.history,

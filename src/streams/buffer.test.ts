@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { StreamBuffer } from "./buffer.js";
-import { InvalidOffsetError, OffsetGoneError, StreamFinishedError } from "./errors.js";
-import type { StreamReader } from "./reader.js";
-import { collect, reasonOf, textDelta, tick } from "./test-support.js";
-import { TERMINAL_REASONS, type StreamEvent } from "./types.js";
+import { StreamBuffer } from "./buffer";
+import { InvalidOffsetError, OffsetGoneError, StreamFinishedError } from "./errors";
+import type { StreamReader } from "./reader";
+import { collect, reasonOf, textDelta, tick } from "./test-support";
+import { TERMINAL_REASONS, type StreamEvent } from "./types";
 
 function offsetsOf(events: StreamEvent[]): string[] {
   return events.map((event) => event.offset);

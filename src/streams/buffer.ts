@@ -5,11 +5,11 @@ import {
   StreamExistsError,
   StreamFinishedError,
   StreamRegistryShutDownError,
-} from "./errors.js";
-import { encodeOffset, parseOffset } from "./offset.js";
-import { StreamReader, type EventLog, type StoredEvent } from "./reader.js";
-import { createTerminalChunk } from "./terminal-chunk.js";
-import type { TerminalReason } from "./types.js";
+} from "./errors";
+import { encodeOffset, parseOffset } from "./offset";
+import { StreamReader, type EventLog, type StoredEvent } from "./reader";
+import { createTerminalChunk } from "./terminal-chunk";
+import type { TerminalReason } from "./types";
 
 /** Classic buffers live in a single round. */
 const CLASSIC_ROUND = 0;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { comparePositions, encodeOffset, parseOffset } from "./offset.js";
+import { comparePositions, encodeOffset, parseOffset } from "./offset";
 
 describe("offset codec", () => {
   it("encodes as <round>.<index>", () => {

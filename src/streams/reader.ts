@@ -1,6 +1,6 @@
-import { encodeOffset } from "./offset.js";
-import { createTerminalChunk } from "./terminal-chunk.js";
-import type { StreamEvent, TerminalReason } from "./types.js";
+import { encodeOffset } from "./offset";
+import { createTerminalChunk } from "./terminal-chunk";
+import type { StreamEvent, TerminalReason } from "./types";
 
 /** An event as a log stores it. */
 export interface StoredEvent {

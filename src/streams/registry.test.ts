@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { StreamBufferRegistry } from "./buffer.js";
+import { StreamBufferRegistry } from "./buffer";
 import {
   OffsetGoneError,
   StreamExistsError,
   StreamFinishedError,
   StreamRegistryShutDownError,
-} from "./errors.js";
-import { collect, reasonOf, textDelta, tick } from "./test-support.js";
+} from "./errors";
+import { collect, reasonOf, textDelta, tick } from "./test-support";
 
 const eventBytes = JSON.stringify({ offset: "0.0", chunk: textDelta(0) }).length;
 

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { StreamBuffer } from "./buffer.js";
-import { SSE_DONE, SSE_PING, formatSseEvent, toSseByteStream } from "./sse.js";
-import { createTerminalChunk } from "./terminal-chunk.js";
-import { textDelta, tick } from "./test-support.js";
-import type { StreamEvent } from "./types.js";
+import { StreamBuffer } from "./buffer";
+import { SSE_DONE, SSE_PING, formatSseEvent, toSseByteStream } from "./sse";
+import { createTerminalChunk } from "./terminal-chunk";
+import { textDelta, tick } from "./test-support";
+import type { StreamEvent } from "./types";
 
 const decoder = new TextDecoder();
 

@@ -1,4 +1,4 @@
-import type { StreamEvent } from "./types.js";
+import type { StreamEvent } from "./types";
 
 /** Sent last on every SSE response, after the terminal event (or a source failure). */
 export const SSE_DONE = "data: [DONE]\n\n";

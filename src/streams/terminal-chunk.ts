@@ -1,5 +1,5 @@
 import type { UIMessageChunk } from "ai";
-import { TERMINAL_REASONS, type TerminalReason } from "./types.js";
+import { TERMINAL_REASONS, type TerminalReason } from "./types";
 
 /**
  * The chunk of the final event of every stream. It is an AI SDK transient data chunk,

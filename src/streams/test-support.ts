@@ -1,6 +1,6 @@
 import type { UIMessageChunk } from "ai";
-import { terminalReasonOf } from "./terminal-chunk.js";
-import type { StreamEvent, TerminalReason } from "./types.js";
+import { terminalReasonOf } from "./terminal-chunk";
+import type { StreamEvent, TerminalReason } from "./types";
 
 /** Test helper: a distinguishable text-delta chunk. */
 export function textDelta(sequence: number, padding = ""): UIMessageChunk {
