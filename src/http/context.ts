@@ -22,9 +22,10 @@ export function requestContext(options: { logger: Logger }): MiddlewareHandler<A
     const logger = options.logger.child({ requestId });
     c.set("requestId", requestId);
     c.set("logger", logger);
-    c.header("x-request-id", requestId);
     const started = performance.now();
     await next();
+    // Set on the final response, whichever way the handler built it (streams are plain Responses).
+    c.res.headers.set("x-request-id", requestId);
     logger.info(
       { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
       "request",

@@ -24,6 +24,8 @@ export interface ClassicRun {
   /** The conversation so far, ending with the message being answered. */
   history: UIMessage[];
   buffer: StreamBuffer;
+  /** The logger of the request that started the run, so its lines carry that request id. */
+  logger?: Logger;
 }
 
 /**
@@ -37,7 +39,7 @@ export function createClassicRunner(dependencies: ClassicRunnerDependencies) {
 
   async function execute(run: ClassicRun, controller: AbortController): Promise<void> {
     const { execution, agent, buffer } = run;
-    const log = logger.child({ executionId: execution.id, conversationId: execution.conversationId, mode: "classic" });
+    const log = (run.logger ?? logger).child({ executionId: execution.id, conversationId: execution.conversationId, mode: "classic" });
     log.info({ agentId: agent.id, model: agent.model }, "run started");
 
     const toolInputs = new Map<string, { toolName: string; input: unknown }>();

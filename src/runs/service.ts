@@ -85,6 +85,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
     history: UIMessage[];
     executionId?: string;
     metadata?: Record<string, unknown>;
+    logger?: Logger;
   }): Promise<OpenedStream> {
     const execution = await repositories.executions.create({
       id: input.executionId,
@@ -97,7 +98,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
     const buffer = buffers.create(execution.id, { conversationId: input.conversationId });
     // Subscribed before the producer starts: the response sees every chunk from the first.
     const events = buffer.read();
-    runner.start({ execution, agent: input.agent, history: input.history, buffer });
+    runner.start({ execution, agent: input.agent, history: input.history, buffer, logger: input.logger });
     return { execution, events };
   }
 
@@ -140,7 +141,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
   }
 
   /** Continues a suspended classic execution whose approvals are all decided, in a new execution. */
-  function continueClassic(target: ExecutionRow): Promise<OpenedStream> {
+  function continueClassic(target: ExecutionRow, log?: Logger): Promise<OpenedStream> {
     const inFlight = continuations.get(target.id);
     if (inFlight) return inFlight;
     const started = (async () => {
@@ -175,6 +176,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
         history,
         executionId: continuationId,
         metadata: { continuationOf: target.id },
+        logger: log,
       });
     })();
     continuations.set(target.id, started);
@@ -213,7 +215,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
     runner,
 
     /** POST /api/chat: a new turn, or the answer to a turn's tool approvals. */
-    async chat(principal: Principal, request: ChatRequest): Promise<OpenedStream> {
+    async chat(principal: Principal, request: ChatRequest, log?: Logger): Promise<OpenedStream> {
       const agent = await repositories.agents.get(request.agentId);
       const mode = request.executionMode ?? agent.executionMode;
       if (mode === "durable") {
@@ -241,7 +243,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
           if (pending.length > 0) {
             throw new ConflictError(`approvals still pending: ${pending.map((p) => p.toolCallId).join(", ")}`);
           }
-          return continueClassic(target);
+          return continueClassic(target, log);
         }
         return attachToContinuation(target);
       }
@@ -269,12 +271,19 @@ export function createRunService(dependencies: RunServiceDependencies) {
       await repositories.messages.truncateAfter(conversation.id, last.id);
       await repositories.conversations.touch(conversation.id);
       const history = await repositories.messages.list(conversation.id);
-      return startClassic({ agent, conversationId: conversation.id, ownerId: conversation.ownerId, history });
+      return startClassic({
+        agent,
+        conversationId: conversation.id,
+        ownerId: conversation.ownerId,
+        history,
+        logger: log,
+      });
     },
 
     async decideApproval(
       principal: Principal,
       input: { executionId: string; toolCallId: string; approved: boolean; reason?: string },
+      log?: Logger,
     ) {
       const execution = await visibleExecution(principal, input.executionId);
       const { approval } = await repositories.approvals.decide({ ...input, decidedBy: principal.userId });
@@ -283,7 +292,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
         const pending = await repositories.approvals.pendingFor([execution.id]);
         if (current.status === "suspended" && pending.length === 0) {
           // Continue server-side; the resume route serves the continuation's stream.
-          void continueClassic(current).catch((error: unknown) =>
+          void continueClassic(current, log).catch((error: unknown) =>
             logger.error({ executionId: execution.id, error: String(error) }, "could not continue after approval"),
           );
         }

@@ -29,7 +29,7 @@ export function chatRoutes(services: AppServices) {
         trigger: body.trigger,
         messageId: body.messageId,
         executionMode: body.executionMode,
-      });
+      }, c.get("logger"));
       return sseResponse(opened, { keepAliveMs: services.keepAliveMs }) as never;
     },
   );

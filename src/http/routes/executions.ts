@@ -92,7 +92,7 @@ export function executionRoutes(services: AppServices) {
         executionId,
         toolCallId,
         ...c.req.valid("json"),
-      });
+      }, c.get("logger"));
       return c.json({ toolCallId: decision.toolCallId, status: decision.status as "approved" | "denied" }, 200);
     },
   );

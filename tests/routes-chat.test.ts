@@ -1,0 +1,405 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../src/config";
+import { createLogger } from "../src/logger";
+import { StreamBufferRegistry } from "../src/streams";
+import { createTether, type Tether } from "../src/tether";
+import { createTestDatabase, databaseKinds, type TestDatabase } from "./support/database";
+import {
+  chunksOf,
+  eventually,
+  parseSse,
+  readSse,
+  startTestTether,
+  textOf,
+  userMessage,
+  type SseEvent,
+  type TestTether,
+} from "./support/tether";
+
+interface ErrorBody {
+  error: { code: string; message: string; field?: string };
+}
+
+async function expectError(response: Response, status: number, code: string, mentions?: RegExp) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+  const body = (await response.json()) as ErrorBody;
+  expect(body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String) }) });
+  expect(body.error.message.length).toBeGreaterThan(0);
+  if (mentions) expect(body.error.message).toMatch(mentions);
+  return body.error;
+}
+
+async function expectInvalid(response: Response, field: RegExp) {
+  const error = await expectError(response, 400, "invalid_input", field);
+  expect(error.field).toMatch(field);
+  return error;
+}
+
+/** The SSE headers every stream response carries (API.md). */
+function expectStreamHeaders(response: Response, expected: { conversationId: string; executionId?: string }) {
+  expect(response.status).toBe(200);
+  expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
+  expect(response.headers.get("cache-control")).toBe("no-cache");
+  expect(response.headers.get("x-vercel-ai-ui-message-stream")).toBe("v1");
+  expect(response.headers.get("x-accel-buffering")).toBe("no");
+  expect(response.headers.get("x-conversation-id")).toBe(expected.conversationId);
+  expect(response.headers.get("x-execution-id")).toMatch(/\S/);
+  if (expected.executionId) expect(response.headers.get("x-execution-id")).toBe(expected.executionId);
+  expect(response.headers.get("x-execution-mode")).toBe("classic");
+}
+
+/** Every event but the last has an `id:`; the ids strictly increase; the body ends with `data: [DONE]`. */
+function expectWellFramed(events: SseEvent[]) {
+  expect(events.length).toBeGreaterThan(1);
+  expect(events.at(-1)).toEqual({ id: undefined, data: "[DONE]" });
+  const ids = events.slice(0, -1).map((event) => event.id);
+  for (const id of ids) expect(id).toMatch(/^\d+\.\d+$/);
+  const indexes = ids.map((id) => position(id!));
+  for (let i = 1; i < indexes.length; i++) expect(compare(indexes[i]!, indexes[i - 1]!)).toBeGreaterThan(0);
+}
+
+const position = (id: string) => id.split(".").map(Number) as [number, number];
+const compare = (a: [number, number], b: [number, number]) => a[0] - b[0] || a[1] - b[1];
+
+/** Reads an SSE body incrementally: take the first n events now, the rest later. */
+function incremental(response: Response) {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let raw = "";
+  let parsedUpTo = 0;
+  let done = false;
+  const events: SseEvent[] = [];
+  const pump = async () => {
+    const result = await reader.read();
+    if (result.done) done = true;
+    else raw += decoder.decode(result.value, { stream: true });
+    const cut = raw.lastIndexOf("\n\n") + 2;
+    if (cut > parsedUpTo) {
+      events.push(...parseSse(raw.slice(parsedUpTo, cut)));
+      parsedUpTo = cut;
+    }
+  };
+  return {
+    async take(count: number): Promise<SseEvent[]> {
+      while (events.length < count && !done) await pump();
+      if (events.length < count) throw new Error(`stream ended after ${events.length} events`);
+      return events.slice(0, count);
+    },
+    async rest(): Promise<{ events: SseEvent[]; raw: string }> {
+      while (!done) await pump();
+      return { events, raw };
+    },
+  };
+}
+
+const countText = (n: number) => Array.from({ length: n }, (_, i) => i + 1).join(" ");
+
+describe.each(databaseKinds())("chat routes on %s", (kind) => {
+  let t: TestTether;
+  let sequence = 0;
+  const newConversation = () => `conv-chat-${++sequence}`;
+
+  beforeAll(async () => {
+    t = await startTestTether(kind);
+    for (const [id, model] of [
+      ["slow", "demo:30"],
+      ["other", "demo"],
+    ]) {
+      const created = await t.request("/api/agents", { json: { id, name: id, model } });
+      expect(created.status).toBe(201);
+    }
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  const postChat = (conversationId: string, text: string, agentId = "assistant") =>
+    t.request("/api/chat", { json: { id: conversationId, agentId, messages: [userMessage(text)] } });
+
+  async function executionStatus(executionId: string) {
+    const response = await t.request(`/api/executions/${executionId}`);
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { status: string }).status;
+  }
+
+  /** Starts a slow run and reads its first `events` events; answers the rest of its stream. */
+  async function startSlowRun(conversationId: string, count: number, events = 3) {
+    const response = await postChat(conversationId, `count to ${count}`, "slow");
+    expectStreamHeaders(response, { conversationId });
+    const executionId = response.headers.get("x-execution-id")!;
+    const stream = incremental(response);
+    const first = await stream.take(events);
+    return { executionId, stream, first };
+  }
+
+  describe("POST /api/chat", () => {
+    it("answers 200 with the UI message stream: SSE headers, an id on every event, ends with [DONE]", async () => {
+      const conversationId = newConversation();
+      const response = await postChat(conversationId, "hello there");
+      expectStreamHeaders(response, { conversationId });
+      const events = await readSse(response);
+      expectWellFramed(events);
+      const chunks = chunksOf(events);
+      expect(chunks[0]?.type).toBe("start");
+      expect(textOf(chunks)).toBe("You said: hello there");
+      expect(chunks.at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "completed" } });
+
+      const executionId = response.headers.get("x-execution-id")!;
+      await eventually(async () => expect(await executionStatus(executionId)).toBe("completed"));
+      const execution = await (await t.request(`/api/executions/${executionId}`)).json();
+      expect(execution).toMatchObject({ conversationId, agentId: "assistant", mode: "classic" });
+    });
+
+    it("streams `count to N` one number per delta", async () => {
+      const events = await readSse(await postChat(newConversation(), "count to 12"));
+      const deltas = chunksOf(events).filter((chunk) => chunk.type === "text-delta");
+      expect(textOf(deltas)).toBe(countText(12));
+      expect(deltas.length).toBeGreaterThanOrEqual(12);
+    });
+
+    it("answers 404 for an unknown agent", async () => {
+      await expectError(await postChat(newConversation(), "hi", "no-such-agent"), 404, "not_found", /no-such-agent/);
+    });
+
+    it("answers 400 for an empty messages array", async () => {
+      await expectInvalid(
+        await t.request("/api/chat", { json: { id: newConversation(), agentId: "assistant", messages: [] } }),
+        /messages/,
+      );
+    });
+
+    it("answers 400 for a message with a bad role", async () => {
+      const message = { ...userMessage("hi"), role: "robot" };
+      await expectInvalid(
+        await t.request("/api/chat", { json: { id: newConversation(), agentId: "assistant", messages: [message] } }),
+        /role/,
+      );
+    });
+
+    it("answers 400 for a bad conversation id", async () => {
+      await expectInvalid(
+        await t.request("/api/chat", {
+          json: { id: "not a valid id!", agentId: "assistant", messages: [userMessage("hi")] },
+        }),
+        /\bid\b/,
+      );
+    });
+
+    it("answers 400 for a missing agentId", async () => {
+      await expectInvalid(
+        await t.request("/api/chat", { json: { id: newConversation(), messages: [userMessage("hi")] } }),
+        /agentId/,
+      );
+    });
+
+    it("answers 400 for a malformed JSON body", async () => {
+      await expectError(
+        await t.request("/api/chat", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: '{"id": "x", "messages": [',
+        }),
+        400,
+        "invalid_input",
+        /json/i,
+      );
+    });
+
+    it("answers 409 when the conversation belongs to another agent", async () => {
+      const conversationId = newConversation();
+      await readSse(await postChat(conversationId, "first", "assistant"));
+      await expectError(await postChat(conversationId, "second", "other"), 409, "conflict", /assistant/);
+      const conversation = await (await t.request(`/api/conversations/${conversationId}`)).json();
+      expect(conversation).toMatchObject({ agentId: "assistant" });
+    });
+  });
+
+  describe("GET /api/chat/:conversationId/stream", () => {
+    it("answers 404 for an unknown conversation", async () => {
+      await expectError(await t.request("/api/chat/never-seen/stream"), 404, "not_found", /never-seen/);
+    });
+
+    it("answers 204 once the turn has completed", async () => {
+      const conversationId = newConversation();
+      const response = await postChat(conversationId, "hello");
+      await readSse(response);
+      const executionId = response.headers.get("x-execution-id")!;
+      await eventually(async () => expect(await executionStatus(executionId)).toBe("completed"));
+      const resumed = await t.request(`/api/chat/${conversationId}/stream`);
+      expect(resumed.status).toBe(204);
+      expect(await resumed.text()).toBe("");
+    });
+
+    it("answers 200 while a slow run streams: from `start`, after ?offset=, after Last-Event-ID; no duplicates", async () => {
+      const conversationId = newConversation();
+      const count = 40;
+      const { executionId, stream, first } = await startSlowRun(conversationId, count, 4);
+      const offset = first[2]!.id!;
+      expect(offset).toMatch(/^\d+\.\d+$/);
+
+      const [fromStart, byQuery, byHeader] = await Promise.all([
+        t.request(`/api/chat/${conversationId}/stream`),
+        t.request(`/api/chat/${conversationId}/stream?offset=${encodeURIComponent(offset)}`),
+        t.request(`/api/chat/${conversationId}/stream`, { headers: { "last-event-id": offset } }),
+      ]);
+      for (const response of [fromStart, byQuery, byHeader]) expectStreamHeaders(response, { conversationId, executionId });
+      const [original, all, afterQuery, afterHeader] = await Promise.all([
+        stream.rest().then((r) => r.events),
+        readSse(fromStart),
+        readSse(byQuery),
+        readSse(byHeader),
+      ]);
+
+      for (const events of [original, all, afterQuery, afterHeader]) expectWellFramed(events);
+      expect(chunksOf(all)[0]?.type).toBe("start");
+      expect(all).toEqual(original);
+      expect(textOf(chunksOf(original))).toBe(countText(count));
+
+      const upToOffset = original.slice(0, 3);
+      for (const resumed of [afterQuery, afterHeader]) {
+        // Strictly after the offset, and nothing missing: exactly the original's remainder.
+        for (const event of resumed.slice(0, -1)) expect(compare(position(event.id!), position(offset))).toBeGreaterThan(0);
+        expect(resumed).toEqual(original.slice(3));
+        const ids = [...upToOffset, ...resumed].flatMap((event) => (event.id ? [event.id] : []));
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(textOf(chunksOf([...upToOffset, ...resumed]))).toBe(countText(count));
+      }
+      await eventually(async () => expect(await executionStatus(executionId)).toBe("completed"));
+    });
+
+    it("answers 400 for a malformed offset (query or Last-Event-ID) while a run streams", async () => {
+      const conversationId = newConversation();
+      const { executionId, stream } = await startSlowRun(conversationId, 200, 2);
+      try {
+        for (const response of [
+          await t.request(`/api/chat/${conversationId}/stream?offset=banana`),
+          await t.request(`/api/chat/${conversationId}/stream?offset=-1.2`),
+          await t.request(`/api/chat/${conversationId}/stream`, { headers: { "last-event-id": "0.x" } }),
+        ]) {
+          const error = await expectError(response, 400, "invalid_input", /offset/i);
+          expect(error.field).toMatch(/offset/);
+        }
+        // An offset beyond the last event is not one the server ever sent.
+        await expectError(
+          await t.request(`/api/chat/${conversationId}/stream?offset=0.999999`),
+          400,
+          "invalid_input",
+          /offset/i,
+        );
+      } finally {
+        const stopped = await t.request(`/api/chat/${conversationId}/stop`, { method: "POST" });
+        expect(stopped.status).toBe(200);
+        await stream.rest();
+      }
+      await eventually(async () => expect(await executionStatus(executionId)).toBe("cancelled"));
+    });
+  });
+
+  describe("POST /api/chat/:conversationId/stop", () => {
+    it("answers 200 {executionId, status: cancelled} while a run is going, and the stream ends", async () => {
+      const conversationId = newConversation();
+      const { executionId, stream } = await startSlowRun(conversationId, 500, 3);
+
+      const response = await t.request(`/api/chat/${conversationId}/stop`, { method: "POST" });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ executionId, status: "cancelled" });
+
+      const { events } = await stream.rest();
+      expectWellFramed(events);
+      expect(chunksOf(events).at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "cancelled" } });
+      expect(textOf(chunksOf(events)).length).toBeLessThan(countText(500).length);
+      await eventually(async () => expect(await executionStatus(executionId)).toBe("cancelled"));
+      expect((await t.request(`/api/chat/${conversationId}/stream`)).status).toBe(204);
+    });
+
+    it("answers 204 when nothing runs", async () => {
+      const conversationId = newConversation();
+      const started = await postChat(conversationId, "hello");
+      await readSse(started);
+      const executionId = started.headers.get("x-execution-id")!;
+      await eventually(async () => expect(await executionStatus(executionId)).toBe("completed"));
+      const response = await t.request(`/api/chat/${conversationId}/stop`, { method: "POST" });
+      expect(response.status).toBe(204);
+      expect(await response.text()).toBe("");
+      expect(await executionStatus(executionId)).toBe("completed");
+    });
+
+    it("answers 404 for an unknown conversation", async () => {
+      await expectError(await t.request("/api/chat/ghost-conv/stop", { method: "POST" }), 404, "not_found", /ghost-conv/);
+    });
+  });
+});
+
+describe.each(databaseKinds())("chat body limit on %s", (kind) => {
+  let t: TestTether;
+
+  beforeAll(async () => {
+    t = await startTestTether(kind, { TETHER_MAX_BODY_BYTES: "2048" });
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  it("answers 413 with the JSON error body for a body over TETHER_MAX_BODY_BYTES", async () => {
+    const response = await t.request("/api/chat", {
+      json: { id: "too-big", agentId: "assistant", messages: [userMessage("x".repeat(4000))] },
+    });
+    await expectError(response, 413, "payload_too_large", /2048/);
+    expect((await t.request("/api/conversations/too-big")).status).toBe(404);
+  });
+
+  it("still accepts a body under the limit", async () => {
+    const response = await t.request("/api/chat", {
+      json: { id: "small-enough", agentId: "assistant", messages: [userMessage("hi")] },
+    });
+    expect(response.status).toBe(200);
+    expect(textOf(chunksOf(await readSse(response)))).toBe("You said: hi");
+  });
+});
+
+describe.each(databaseKinds())("stream keep-alive on %s", (kind) => {
+  // startTestTether cannot shorten the 15 s keep-alive, so this block builds its tether with keepAliveMs set.
+  let database: TestDatabase;
+  let tether: Tether;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    dataDir = mkdtempSync(path.join(os.tmpdir(), "tether-test-"));
+    tether = await createTether({
+      config: parseConfig({ TETHER_DATA_DIR: dataDir, TETHER_DEMO_TOKEN_DELAY_MS: "0" }),
+      database: database.handle,
+      logger: createLogger({ level: "silent" }),
+      buffers: new StreamBufferRegistry(),
+      keepAliveMs: 30,
+    });
+  });
+  afterAll(async () => {
+    await tether?.shutdown();
+    await database?.dispose();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("sends a `: ping` comment while the stream is idle", async () => {
+    const created = await tether.app.request("/api/agents", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id: "sleepy", name: "Sleepy", model: "demo:150" }),
+    });
+    expect(created.status).toBe(201);
+    const response = await tether.app.request("/api/chat", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id: "pinged", agentId: "sleepy", messages: [userMessage("count to 3")] }),
+    });
+    expect(response.status).toBe(200);
+    const { raw, events } = await incremental(response).rest();
+    expect(raw).toMatch(/(^|\n\n): ping\n\n/);
+    expectWellFramed(events);
+    expect(textOf(chunksOf(events))).toBe(countText(3));
+  });
+});
