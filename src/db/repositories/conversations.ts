@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
-import { conversations, workflowExecutions, type ConversationRow } from "../../../drizzle/schema";
+import { conversations, type ConversationRow } from "../../../drizzle/schema";
 import type { Database } from "../client";
 
 export interface ConversationSummary extends ConversationRow {
@@ -7,11 +7,13 @@ export interface ConversationSummary extends ConversationRow {
 }
 
 export function createConversationRepository(db: Database) {
+  // Spelled out with table names: inside a subquery drizzle leaves columns unqualified, and the outer
+  // conversations.id would silently resolve to workflow_executions.id.
   const activeExecutionId = sql<string | null>`(
-    select ${workflowExecutions.id} from ${workflowExecutions}
-    where ${workflowExecutions.conversationId} = ${conversations.id}
-      and ${workflowExecutions.status} in ('running', 'suspended')
-    order by ${workflowExecutions.createdAt} desc limit 1
+    select active.id from workflow_executions active
+    where active.conversation_id = "conversations"."id"
+      and active.status in ('running', 'suspended')
+    order by active.created_at desc limit 1
   )`.as("active_execution_id");
 
   return {
