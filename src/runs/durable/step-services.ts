@@ -1,0 +1,31 @@
+import type { ModelSettings } from "../../agents/models";
+import type { Repositories } from "../../db/repositories";
+import type { Logger } from "../../logger";
+
+/**
+ * What workflow steps use: the process's repositories, model settings (credentials included) and logger.
+ * Steps run from a separately built bundle with its own copy of every module, so the services are shared
+ * through one well-known key on globalThis rather than a module-level variable. Workflow payloads and
+ * step results therefore carry ids only.
+ */
+export interface StepServices {
+  repositories: Repositories;
+  models: ModelSettings;
+  maxSteps: number;
+  logger: Logger;
+  now: () => Date;
+  redact: (text: string) => string;
+}
+
+const KEY = Symbol.for("tether.step-services");
+type Holder = { [KEY]?: StepServices };
+
+export function provideStepServices(services: StepServices | undefined): void {
+  (globalThis as Holder)[KEY] = services;
+}
+
+export function stepServices(): StepServices {
+  const services = (globalThis as Holder)[KEY];
+  if (!services) throw new Error("step services are not provided: the server has not started its workflow runtime");
+  return services;
+}
