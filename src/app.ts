@@ -10,6 +10,7 @@ import { conversationRoutes } from "./http/routes/conversations";
 import { docsRoutes } from "./http/routes/docs";
 import { executionRoutes } from "./http/routes/executions";
 import { operationRoutes } from "./http/routes/operations";
+import { workflowRoutes } from "./http/routes/workflow";
 import { LOCAL_PRINCIPAL } from "./runs/principal";
 
 export interface AppOptions {
@@ -58,6 +59,7 @@ export function createApp(options: AppOptions) {
   app.route("/", conversationRoutes(services));
   app.route("/", executionRoutes(services));
   app.route("/", docsRoutes());
+  app.route("/", workflowRoutes(services));
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -1,4 +1,4 @@
-import { serve } from "@hono/node-server";
+import { serve, type ServerType } from "@hono/node-server";
 import { parseConfig } from "./config";
 import { openDatabase } from "./db/client";
 import { createLogger } from "./logger";
@@ -17,12 +17,16 @@ async function main() {
 
   const database = await openDatabase(config.database);
   const tether = await createTether({ config, database, logger });
-  const server = serve({ fetch: tether.app.fetch, port: config.port, hostname: host }, (info) => {
-    logger.info(
-      { url: `http://${host}:${info.port}`, db: database.kind, mode: authConfigured ? "auth" : "local single-user" },
-      authConfigured ? "listening" : "listening in local single-user mode (no auth configured; loopback only)",
-    );
+  let server: ServerType | undefined;
+  const port = await new Promise<number>((resolve) => {
+    server = serve({ fetch: tether.app.fetch, port: config.port, hostname: host }, (info) => resolve(info.port));
   });
+  // The world's queue calls this server back on loopback, whatever address it listens on.
+  await tether.startWorkflows({ baseUrl: `http://localhost:${port}` });
+  logger.info(
+    { url: `http://${host}:${port}`, db: database.kind, mode: authConfigured ? "auth" : "local single-user" },
+    authConfigured ? "listening" : "listening in local single-user mode (no auth configured; loopback only)",
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -32,7 +36,7 @@ async function main() {
     }
     stopping = true;
     logger.info({ signal }, "shutting down");
-    server.close();
+    server?.close();
     await tether.shutdown();
     await database.close();
     logger.info("stopped");

@@ -4,6 +4,8 @@ import type { Config } from "./config";
 import type { DatabaseHandle } from "./db/client";
 import { createRepositories } from "./db/repositories";
 import type { Logger } from "./logger";
+import { provideStepServices } from "./runs/durable/step-services";
+import { startWorkflowRuntime, type WorkflowRuntime } from "./runs/durable/runtime";
 import { createRunService } from "./runs/service";
 import { getStreamBufferRegistry, StreamBufferRegistry } from "./streams";
 
@@ -43,13 +45,17 @@ export async function createTether(options: TetherOptions) {
     if (interrupted > 0) logger.warn({ interrupted }, "marked interrupted classic runs as failed");
   }
 
+  const models = { demoTokenDelayMs: config.demoTokenDelayMs, openai: config.openai, credentials };
+  let workflows: WorkflowRuntime | undefined;
   const runs = createRunService({
     repositories,
     buffers,
-    models: { demoTokenDelayMs: config.demoTokenDelayMs, openai: config.openai, credentials },
+    models,
     maxSteps: config.maxSteps,
+    approvalTimeoutMs: config.approvalTimeoutMs,
     logger,
     redact,
+    durableAvailable: () => workflows !== undefined,
   });
   const app = createApp({
     services: {
@@ -57,6 +63,7 @@ export async function createTether(options: TetherOptions) {
       repositories,
       health: { db: database.kind, world: database.kind === "postgres" ? "postgres" : "local" },
       keepAliveMs: options.keepAliveMs,
+      workflowHandlers: () => workflows?.handlers,
     },
     logger,
     maxBodyBytes: config.maxBodyBytes,
@@ -67,10 +74,28 @@ export async function createTether(options: TetherOptions) {
     runs,
     repositories,
     buffers,
+    /**
+     * Starts the Workflow SDK runtime (durable mode). With the Postgres world, call it once the server
+     * listens: its queue delivers to this server's workflow endpoints at `baseUrl`.
+     */
+    async startWorkflows(options: { baseUrl?: string } = {}) {
+      provideStepServices({ repositories, models, maxSteps: config.maxSteps, logger, now: () => new Date(), redact });
+      workflows = await startWorkflowRuntime({
+        database: config.database,
+        dataDir: config.dataDir,
+        baseUrl: options.baseUrl,
+        logger,
+      });
+      return workflows;
+    },
     /** Stops classic runs (recorded as cancelled) and ends every stream reader with a terminal event. */
     async shutdown() {
       await runs.stopAll();
       buffers.shutdown();
+      // Durable runs are not stopped: the next start of the world picks them up.
+      await workflows?.close();
+      workflows = undefined;
+      provideStepServices(undefined);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Repositories } from "../db/repositories";
+import type { WorkflowHandlers } from "../runs/durable/runtime";
 import type { RunService } from "../runs/service";
 import type { AppEnv } from "./context";
 import { validationErrorResponse } from "./errors";
@@ -10,6 +11,8 @@ export interface AppServices {
   repositories: Repositories;
   health: { db: "pglite" | "postgres"; world: "local" | "postgres" };
   keepAliveMs?: number;
+  /** The compiled workflow endpoints, once the workflow runtime has started. */
+  workflowHandlers: () => WorkflowHandlers | undefined;
 }
 
 /** A sub-app whose request validation failures answer with the shared 400 error body. */

@@ -3,11 +3,12 @@ import type { AgentRow, ExecutionMode, ExecutionRow, ToolApprovalRow } from "../
 import type { ModelSettings } from "../agents/models";
 import type { Repositories } from "../db/repositories";
 import { isTerminal, newExecutionId } from "../db/repositories/executions";
-import { ConflictError, GoneError, InvalidInputError, NotFoundError } from "../errors";
+import { ConflictError, DomainError, GoneError, InvalidInputError, NotFoundError } from "../errors";
 import type { Logger } from "../logger";
 import type { StreamBufferRegistry, StreamEvent } from "../streams";
 import { approvalAnswersIn, withDecisions, withPendingDenied, type ApprovalAnswer } from "./approval-parts";
 import { createClassicRunner } from "./classic-runner";
+import { createDurableRunner, currentRound } from "./durable/durable-runner";
 import { canSee, type Principal } from "./principal";
 
 export interface RunServiceDependencies {
@@ -15,9 +16,12 @@ export interface RunServiceDependencies {
   buffers: StreamBufferRegistry;
   models: ModelSettings;
   maxSteps: number;
+  approvalTimeoutMs: number;
   logger: Logger;
   now?: () => Date;
   redact?: (text: string) => string;
+  /** Whether this process's workflow runtime has started (durable runs need it). */
+  durableAvailable: () => boolean;
 }
 
 export interface ChatRequest {
@@ -61,6 +65,16 @@ export function createRunService(dependencies: RunServiceDependencies) {
     now,
     redact: dependencies.redact ?? ((text) => text),
   });
+  const durable = createDurableRunner({
+    executions: repositories.executions,
+    approvalTimeoutMs: dependencies.approvalTimeoutMs,
+    logger,
+  });
+  const requireDurable = () => {
+    if (!dependencies.durableAvailable()) {
+      throw new DomainError("unavailable", "durable execution is not running on this server yet; try again shortly");
+    }
+  };
   // Continuations being started in this process, so two racing answers attach to one continuation.
   const continuations = new Map<string, Promise<OpenedStream>>();
 
@@ -102,6 +116,23 @@ export function createRunService(dependencies: RunServiceDependencies) {
     return { execution, events };
   }
 
+  async function startDurable(input: {
+    agent: AgentRow;
+    conversationId: string;
+    ownerId: string;
+  }): Promise<OpenedStream> {
+    requireDurable();
+    const created = await repositories.executions.create({
+      mode: "durable",
+      agentId: input.agent.id,
+      conversationId: input.conversationId,
+      ownerId: input.ownerId,
+      metadata: { model: input.agent.model, round: 0 },
+    });
+    const execution = await durable.start(created);
+    return { execution, events: durable.openRound(execution, 0) };
+  }
+
   /** Cancels an active execution; `superseded` when a new turn replaces it. */
   async function cancel(execution: ExecutionRow, reason: "cancelled" | "superseded"): Promise<ExecutionRow> {
     if (isTerminal(execution.status)) {
@@ -116,8 +147,12 @@ export function createRunService(dependencies: RunServiceDependencies) {
       const current = await repositories.executions.get(execution.id);
       throw new ConflictError(`execution ${execution.id} already ended as ${current.status}`);
     }
-    runner.abort(execution.id);
-    buffers.get(execution.id)?.finish(reason);
+    if (execution.mode === "classic") {
+      runner.abort(execution.id);
+      buffers.get(execution.id)?.finish(reason);
+    } else {
+      await durable.cancel(cancelled);
+    }
     const expired = await repositories.approvals.expirePending(execution.id, reason);
     if (expired.length > 0) {
       // Close the unanswered requests in the stored message so later turns see a consistent history.
@@ -218,9 +253,6 @@ export function createRunService(dependencies: RunServiceDependencies) {
     async chat(principal: Principal, request: ChatRequest, log?: Logger): Promise<OpenedStream> {
       const agent = await repositories.agents.get(request.agentId);
       const mode = request.executionMode ?? agent.executionMode;
-      if (mode === "durable") {
-        throw new InvalidInputError("executionMode", "durable execution is not available on this server yet");
-      }
       const last = request.messages.at(-1);
       if (!last) throw new InvalidInputError("messages", "at least one message is required");
       const existing = await repositories.conversations.find(request.conversationId);
@@ -238,6 +270,12 @@ export function createRunService(dependencies: RunServiceDependencies) {
           throw new InvalidInputError("messages", "the last message is an assistant message that answers no approval");
         }
         const target = await recordAnswers(principal, existing.id, answers);
+        if (target.mode === "durable") {
+          requireDurable();
+          await durable.wake(target.id, answers.map((answer) => answer.toolCallId));
+          const round = currentRound(target) + (target.status === "suspended" ? 1 : 0);
+          return { execution: target, events: durable.openRound(target, round) };
+        }
         if (target.status === "suspended") {
           const pending = await repositories.approvals.pendingFor([target.id]);
           if (pending.length > 0) {
@@ -270,6 +308,9 @@ export function createRunService(dependencies: RunServiceDependencies) {
       await repositories.messages.upsert(conversation.id, last);
       await repositories.messages.truncateAfter(conversation.id, last.id);
       await repositories.conversations.touch(conversation.id);
+      if (mode === "durable") {
+        return startDurable({ agent, conversationId: conversation.id, ownerId: conversation.ownerId });
+      }
       const history = await repositories.messages.list(conversation.id);
       return startClassic({
         agent,
@@ -287,7 +328,10 @@ export function createRunService(dependencies: RunServiceDependencies) {
     ) {
       const execution = await visibleExecution(principal, input.executionId);
       const { approval } = await repositories.approvals.decide({ ...input, decidedBy: principal.userId });
-      if (execution.mode === "classic") {
+      if (execution.mode === "durable") {
+        requireDurable();
+        await durable.wake(execution.id, [input.toolCallId]);
+      } else {
         const current = await repositories.executions.get(execution.id);
         const pending = await repositories.approvals.pendingFor([execution.id]);
         if (current.status === "suspended" && pending.length === 0) {
@@ -338,6 +382,11 @@ export function createRunService(dependencies: RunServiceDependencies) {
     /** The whole run's stream from an offset; GoneError once a classic buffer has expired. */
     async openExecutionStream(principal: Principal, executionId: string, after?: string): Promise<OpenedStream> {
       const execution = await visibleExecution(principal, executionId);
+      if (execution.mode === "durable") {
+        requireDurable();
+        if (!execution.workflowRunId) throw new ConflictError(`execution ${execution.id} has not started yet`);
+        return { execution, events: durable.openRun(execution, after) };
+      }
       const buffer = buffers.get(execution.id);
       if (!buffer) throw new GoneError(`the stream of execution ${execution.id} has expired`);
       return { execution, events: buffer.read(after) };
@@ -352,6 +401,11 @@ export function createRunService(dependencies: RunServiceDependencies) {
       await visibleConversation(principal, conversationId);
       const latest = await repositories.executions.latestForConversation(conversationId);
       if (!latest || latest.status !== "running") return undefined;
+      if (latest.mode === "durable") {
+        requireDurable();
+        if (!latest.workflowRunId) return undefined;
+        return { execution: latest, events: durable.openRound(latest, currentRound(latest), after) };
+      }
       const buffer = buffers.get(latest.id);
       if (!buffer || buffer.status !== "streaming") return undefined;
       return { execution: latest, events: buffer.read(after) };

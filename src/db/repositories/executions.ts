@@ -167,6 +167,27 @@ export function createExecutionRepository(db: Database) {
       return row;
     },
 
+    async setWorkflowRunId(id: string, workflowRunId: string): Promise<ExecutionRow> {
+      const [row] = await db
+        .update(workflowExecutions)
+        .set({ workflowRunId, updatedAt: new Date() })
+        .where(eq(workflowExecutions.id, id))
+        .returning();
+      if (!row) throw new NotFoundError("execution", id);
+      return row;
+    },
+
+    /** Merges keys into an execution's metadata without touching its status. */
+    async mergeMetadata(id: string, metadata: Record<string, unknown>): Promise<ExecutionRow> {
+      const [row] = await db
+        .update(workflowExecutions)
+        .set({ metadata: sql`${workflowExecutions.metadata} || ${JSON.stringify(metadata)}::jsonb`, updatedAt: new Date() })
+        .where(eq(workflowExecutions.id, id))
+        .returning();
+      if (!row) throw new NotFoundError("execution", id);
+      return row;
+    },
+
     /** tryUpdateStatus that throws NotFoundError or IllegalTransitionError instead of answering undefined. */
     async updateStatus(id: string, change: StatusChange): Promise<ExecutionRow> {
       const row = await this.tryUpdateStatus(id, change);

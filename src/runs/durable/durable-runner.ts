@@ -1,0 +1,72 @@
+import { resumeHook, start, getRun } from "workflow/api";
+import { HookNotFoundError } from "@workflow/errors";
+import type { ExecutionRow } from "../../../drizzle/schema";
+import type { ExecutionRepository } from "../../db/repositories/executions";
+import type { Logger } from "../../logger";
+import type { StreamEvent } from "../../streams/types";
+import { parseDurableOffset, readCurrentRound, readWholeRun } from "./reader";
+import { approvalToken } from "./rounds";
+import { AGENT_RUN_WORKFLOW_ID } from "./runtime";
+
+/** The round a durable execution is in (`metadata.round`, set by the workflow). */
+export function currentRound(execution: ExecutionRow): number {
+  const round = Number(execution.metadata.round ?? 0);
+  return Number.isSafeInteger(round) && round >= 0 ? round : 0;
+}
+
+/**
+ * Durable executions: each one a run of the `agentRun` workflow, started with ids only. Streams are read
+ * from the run's round namespaces; any server process sharing the world can serve them.
+ */
+export function createDurableRunner(dependencies: {
+  executions: ExecutionRepository;
+  approvalTimeoutMs: number;
+  logger: Logger;
+}) {
+  const { executions, logger } = dependencies;
+
+  return {
+    /** Starts the workflow for an execution row that already exists; records its run id. */
+    async start(execution: ExecutionRow): Promise<ExecutionRow> {
+      const run = await start({ workflowId: AGENT_RUN_WORKFLOW_ID }, [
+        { executionId: execution.id, approvalTimeoutMs: dependencies.approvalTimeoutMs },
+      ]);
+      logger.info({ executionId: execution.id, workflowRunId: run.runId, mode: "durable" }, "run started");
+      return executions.setWorkflowRunId(execution.id, run.runId);
+    },
+
+    /** Wakes the run waiting on these tool calls; a run not waiting yet reads the decision record itself. */
+    async wake(executionId: string, toolCallIds: string[]): Promise<void> {
+      for (const toolCallId of toolCallIds) {
+        try {
+          await resumeHook(approvalToken(executionId, toolCallId), { toolCallId });
+        } catch (error) {
+          if (!HookNotFoundError.is(error)) throw error;
+        }
+      }
+    },
+
+    async cancel(execution: ExecutionRow): Promise<void> {
+      if (!execution.workflowRunId) return;
+      await getRun(execution.workflowRunId)
+        .cancel()
+        .catch((error: unknown) =>
+          logger.warn({ executionId: execution.id, error: String(error) }, "could not cancel the workflow run"),
+        );
+    },
+
+    /** The round streaming now (or `round`), from after `offset` when it points into that round. */
+    openRound(execution: ExecutionRow, round: number, offset?: string): AsyncIterable<StreamEvent> {
+      const after = parseDurableOffset(offset);
+      return readCurrentRound({ executions, execution }, round, after);
+    },
+
+    /** Every round of the run, stitched in order. */
+    openRun(execution: ExecutionRow, offset?: string): AsyncIterable<StreamEvent> {
+      const after = parseDurableOffset(offset);
+      return readWholeRun({ executions, execution }, after);
+    },
+  };
+}
+
+export type DurableRunner = ReturnType<typeof createDurableRunner>;

@@ -1,0 +1,185 @@
+import type { UIMessageChunk } from "ai";
+import { getRun } from "workflow/api";
+import type { ExecutionRow } from "../../../drizzle/schema";
+import type { ExecutionRepository } from "../../db/repositories/executions";
+import { isTerminal } from "../../db/repositories/executions";
+import { encodeOffset, parseOffset, type Position } from "../../streams/offset";
+import { createTerminalChunk, terminalReasonOf } from "../../streams/terminal-chunk";
+import type { StreamEvent, TerminalReason } from "../../streams/types";
+import { InvalidInputError } from "../../errors";
+import { attemptKey, roundNamespace, type RoundEnvelope } from "./rounds";
+
+/** How often an idle reader checks whether its run ended without closing the round (a cancel). */
+const STATUS_POLL_MS = 500;
+/** Quiet polls tolerated after the run ended before a reader stops waiting for the round to close. */
+const QUIET_POLLS_AFTER_END = 3;
+
+const TICK = Symbol("tick");
+
+export interface DurableReaderOptions {
+  executions: ExecutionRepository;
+  execution: ExecutionRow;
+  pollMs?: number;
+}
+
+/** Parses a client's offset for a durable run; undefined when absent. */
+export function parseDurableOffset(offset: string | undefined): Position | undefined {
+  if (offset === undefined) return undefined;
+  const position = parseOffset(offset);
+  if (!position) throw new InvalidInputError("offset", `invalid offset ${JSON.stringify(offset)}`);
+  return position;
+}
+
+function latestAttempts(execution: ExecutionRow): Map<string, number> {
+  const attempts = new Map<string, number>();
+  for (const [key, value] of Object.entries(execution.metadata)) {
+    if (key.startsWith("attempt:") && typeof value === "number") attempts.set(key.slice("attempt:".length), value);
+  }
+  return attempts;
+}
+
+type RoundEnd = { kind: "terminal"; reason: TerminalReason } | { kind: "closed" } | { kind: "run-ended"; status: ExecutionRow["status"] } | { kind: "superseded" };
+
+/**
+ * Reads one round's namespace from an index: yields its events with offsets `<round>.<index>`, skipping
+ * chunks of attempts a retry superseded (the attempt each step recorded before writing), and answers
+ * how the round ended. A live reader that sees a retry replace chunks it already sent stops with
+ * `superseded` (it cannot take them back); a reconnect then replays the surviving attempt only.
+ */
+async function* readRound(
+  options: DurableReaderOptions,
+  round: number,
+  fromIndex: number,
+): AsyncGenerator<StreamEvent, RoundEnd> {
+  const { executions } = options;
+  const pollMs = options.pollMs ?? STATUS_POLL_MS;
+  let attempts = latestAttempts(await executions.get(options.execution.id));
+  const sent = new Map<string, number>();
+  const readable = getRun(options.execution.workflowRunId!).getReadable<RoundEnvelope>({
+    namespace: roundNamespace(round),
+    startIndex: fromIndex,
+  });
+  const reader = readable.getReader();
+  let index = fromIndex;
+  let quietPolls = 0;
+  let pending = reader.read();
+  try {
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const next = await Promise.race([
+        pending,
+        new Promise<typeof TICK>((resolve) => {
+          timer = setTimeout(() => resolve(TICK), pollMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (next === TICK) {
+        const current = await executions.get(options.execution.id);
+        if (current.status === "cancelled") return { kind: "run-ended", status: current.status };
+        if (isTerminal(current.status) && ++quietPolls >= QUIET_POLLS_AFTER_END) {
+          return { kind: "run-ended", status: current.status };
+        }
+        continue;
+      }
+      quietPolls = 0;
+      if (next.done) return { kind: "closed" };
+      pending = reader.read();
+      const position = index++;
+      const envelope = next.value;
+      if (!attempts.has(envelope.step)) attempts = latestAttempts(await executions.get(options.execution.id));
+      const latest = attempts.get(envelope.step) ?? envelope.attempt;
+      if (envelope.attempt < latest) continue;
+      const previous = sent.get(envelope.step);
+      if (previous !== undefined && previous < envelope.attempt) return { kind: "superseded" };
+      sent.set(envelope.step, envelope.attempt);
+      yield { offset: encodeOffset({ round, index: position }), chunk: envelope.chunk };
+      const reason = terminalReasonOf(envelope.chunk);
+      if (reason) return { kind: "terminal", reason };
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
+const terminalEvent = (round: number, index: number, reason: TerminalReason): StreamEvent => ({
+  offset: encodeOffset({ round, index }),
+  chunk: createTerminalChunk(reason) as UIMessageChunk,
+});
+
+function reasonOfStatus(status: ExecutionRow["status"]): TerminalReason {
+  if (status === "completed" || status === "failed" || status === "cancelled" || status === "suspended") return status;
+  return "expired";
+}
+
+/**
+ * The stream of one round (what a chat response or the resume route serves): ends with the round's own
+ * terminal event, or a synthesised one when the run ended without closing the round.
+ */
+export async function* readCurrentRound(
+  options: DurableReaderOptions,
+  round: number,
+  after?: Position,
+): AsyncGenerator<StreamEvent> {
+  const fromIndex = after && after.round === round ? after.index + 1 : 0;
+  const rounds = readRound(options, round, fromIndex);
+  let lastIndex = fromIndex - 1;
+  for (;;) {
+    const next = await rounds.next();
+    if (next.done) {
+      const end = next.value;
+      if (end.kind === "terminal") return;
+      const reason =
+        end.kind === "superseded" ? "superseded" : end.kind === "run-ended" ? reasonOfStatus(end.status) : "completed";
+      yield terminalEvent(round, lastIndex + 1, reason);
+      return;
+    }
+    lastIndex = parseOffset(next.value.offset)!.index;
+    yield next.value;
+  }
+}
+
+/**
+ * The whole run across rounds `r0 … rN`, in order, live until the run ends. The `suspended` end of an
+ * intermediate round is not an end of the run: the reader waits for the next round instead.
+ */
+export async function* readWholeRun(options: DurableReaderOptions, after?: Position): AsyncGenerator<StreamEvent> {
+  const pollMs = options.pollMs ?? STATUS_POLL_MS;
+  let round = after?.round ?? 0;
+  let fromIndex = after ? after.index + 1 : 0;
+  for (;;) {
+    const rounds = readRound(options, round, fromIndex);
+    let lastIndex = fromIndex - 1;
+    let end: RoundEnd;
+    for (;;) {
+      const next = await rounds.next();
+      if (next.done) {
+        end = next.value;
+        break;
+      }
+      lastIndex = parseOffset(next.value.offset)!.index;
+      if (terminalReasonOf(next.value.chunk) === "suspended") continue;
+      yield next.value;
+    }
+    if (end.kind === "terminal" && end.reason !== "suspended") return;
+    if (end.kind === "superseded") {
+      yield terminalEvent(round, lastIndex + 1, "superseded");
+      return;
+    }
+    if (end.kind === "run-ended") {
+      yield terminalEvent(round, lastIndex + 1, reasonOfStatus(end.status));
+      return;
+    }
+    // The round ended waiting for a person: follow the run into its next round, or to its end.
+    for (;;) {
+      const current = await options.executions.get(options.execution.id);
+      if (Number(current.metadata.round ?? 0) > round) break;
+      if (isTerminal(current.status)) {
+        yield terminalEvent(round, lastIndex + 1, reasonOfStatus(current.status));
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+    round += 1;
+    fromIndex = 0;
+  }
+}

@@ -1,0 +1,75 @@
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { createLocalWorld } from "@workflow/world-local";
+import { createWorld as createPostgresWorld } from "@workflow/world-postgres";
+import { getWorld, setWorld } from "workflow/runtime";
+import type { Logger } from "../../logger";
+import { projectRoot } from "../../paths";
+import { setupPostgresWorld } from "./postgres-world-setup";
+
+export type WorldKind = "local" | "postgres";
+
+/** The Workflow SDK endpoints compiled from `workflows/` by `npm run build`. */
+export interface WorkflowHandlers {
+  flow: (request: Request) => Promise<Response>;
+  step: (request: Request) => Promise<Response>;
+}
+
+/** The id the build gives `agentRun` (from its file path: moving the file orphans in-flight runs). */
+export const AGENT_RUN_WORKFLOW_ID = "workflow//./workflows/agent-run/index//agentRun";
+
+async function loadHandlers(): Promise<WorkflowHandlers> {
+  const folder = path.join(projectRoot(), "dist", "workflow");
+  const load = async (file: string) => {
+    const module = (await import(/* @vite-ignore */ pathToFileURL(path.join(folder, file)).href)) as {
+      POST: (request: Request) => Promise<Response>;
+    };
+    return module.POST;
+  };
+  try {
+    return { flow: await load("workflows.mjs"), step: await load("steps.mjs") };
+  } catch (error) {
+    throw new Error(`the workflow bundles are missing or broken (run \`npm run build\`): ${String(error)}`);
+  }
+}
+
+/**
+ * Sets the process's Workflow SDK world and starts it (which also re-queues runs a crash interrupted).
+ * Local world: files under the data folder, queue messages handed straight to the compiled handlers.
+ * Postgres world: the same database as the app, its schema set up idempotently first; its queue posts
+ * to this server's `/.well-known/workflow/v1/*` at `baseUrl`, so the server must already listen.
+ */
+export async function startWorkflowRuntime(options: {
+  database: { kind: "pglite"; dir: string } | { kind: "postgres"; url: string };
+  dataDir: string;
+  baseUrl?: string;
+  logger: Logger;
+}) {
+  const handlers = await loadHandlers();
+  let kind: WorldKind;
+  if (options.database.kind === "postgres") {
+    kind = "postgres";
+    await setupPostgresWorld(options.database.url);
+    if (options.baseUrl) process.env.WORKFLOW_LOCAL_BASE_URL = options.baseUrl;
+    setWorld(createPostgresWorld({ connectionString: options.database.url }));
+  } else {
+    kind = "local";
+    const world = createLocalWorld({ dataDir: path.join(options.dataDir, "workflow") });
+    world.registerHandler("__wkf_workflow_", handlers.flow);
+    world.registerHandler("__wkf_step_", handlers.step);
+    setWorld(world);
+  }
+  const world = getWorld();
+  await world.start?.();
+  options.logger.info({ world: kind }, "workflow runtime started");
+  return {
+    kind,
+    handlers,
+    async close() {
+      setWorld(undefined);
+      await (world as { close?: () => Promise<void> }).close?.();
+    },
+  };
+}
+
+export type WorkflowRuntime = Awaited<ReturnType<typeof startWorkflowRuntime>>;

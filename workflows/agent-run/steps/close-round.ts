@@ -1,0 +1,17 @@
+import { getStepMetadata } from "workflow";
+import { createRoundWriter } from "../../../src/runs/durable/round-writer";
+import type { RoundEnvelope } from "../../../src/runs/durable/rounds";
+import type { TerminalReason } from "../../../src/streams/types";
+import { createTerminalChunk } from "../../../src/streams/terminal-chunk";
+
+/** Ends a round that its own step could not close (the step failed for good), so no reader hangs. */
+export async function closeRound(writable: WritableStream<RoundEnvelope>, reason: TerminalReason): Promise<void> {
+  "use step";
+  const writer = createRoundWriter(writable, getStepMetadata());
+  try {
+    await writer.write(createTerminalChunk(reason));
+    await writer.close();
+  } catch {
+    // Already closed by the step that wrote it: nothing is left open.
+  }
+}

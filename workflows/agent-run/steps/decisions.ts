@@ -1,0 +1,17 @@
+import { stepServices } from "../../../src/runs/durable/step-services";
+
+/** The tool calls among `toolCallIds` that have a recorded decision (approved, denied or expired). */
+export async function readDecided(executionId: string, toolCallIds: string[]): Promise<string[]> {
+  "use step";
+  const approvals = await stepServices().repositories.approvals.listForExecution(executionId);
+  return approvals
+    .filter((approval) => toolCallIds.includes(approval.toolCallId) && approval.status !== "pending")
+    .map((approval) => approval.toolCallId);
+}
+
+/** Records an `expired` denial for every approval still pending when the wait timed out. */
+export async function expireUndecided(executionId: string, reason: string): Promise<string[]> {
+  "use step";
+  const expired = await stepServices().repositories.approvals.expirePending(executionId, reason);
+  return expired.map((approval) => approval.toolCallId);
+}

@@ -1,0 +1,66 @@
+import { isToolUIPart, type UIMessage } from "ai";
+import { getStepMetadata } from "workflow";
+import { toolDefinition } from "../../../src/agents/tools";
+import { createRoundWriter } from "../../../src/runs/durable/round-writer";
+import { attemptKey, type RoundEnvelope } from "../../../src/runs/durable/rounds";
+import { stepServices } from "../../../src/runs/durable/step-services";
+
+type Part = UIMessage["parts"][number];
+
+/**
+ * Runs the decided tool calls of the last round and starts the next round's stream with their results.
+ * Idempotent by tool call id: a tool with a side effect keys it on the id (the outbox keeps one row per
+ * id), so a retry or a crash restart never repeats it. Leaves the round open for the model step.
+ */
+export async function runApprovedTools(
+  input: { executionId: string; round: number; toolCallIds: string[] },
+  writable: WritableStream<RoundEnvelope>,
+): Promise<void> {
+  "use step";
+  const services = stepServices();
+  const { repositories } = services;
+  const { stepId, attempt } = getStepMetadata();
+  const execution = await repositories.executions.mergeMetadata(input.executionId, { [attemptKey(stepId)]: attempt });
+  const approvals = (await repositories.approvals.listForExecution(execution.id)).filter((approval) =>
+    input.toolCallIds.includes(approval.toolCallId),
+  );
+  const history = await repositories.messages.list(execution.conversationId);
+  const message = history.findLast((candidate) => candidate.role === "assistant");
+  if (!message) throw new Error(`execution ${execution.id} has no assistant message to continue`);
+
+  const writer = createRoundWriter(writable, { stepId, attempt });
+  await writer.write({ type: "start", messageId: message.id });
+  const results = new Map<string, Partial<Part>>();
+  for (const approval of approvals) {
+    const answer = { approved: approval.status === "approved", ...(approval.reason ? { reason: approval.reason } : {}) };
+    if (!answer.approved) {
+      await writer.write({ type: "tool-output-denied", toolCallId: approval.toolCallId });
+      results.set(approval.toolCallId, { state: "output-denied", approval: answer } as Partial<Part>);
+      continue;
+    }
+    try {
+      const output = await toolDefinition(approval.toolName).execute(approval.input, {
+        executionId: execution.id,
+        toolCallId: approval.toolCallId,
+        outbox: repositories.outbox,
+        now: services.now,
+      });
+      await writer.write({ type: "tool-output-available", toolCallId: approval.toolCallId, output });
+      results.set(approval.toolCallId, { state: "output-available", output, approval: answer } as Partial<Part>);
+    } catch (error) {
+      const errorText = services.redact(error instanceof Error ? error.message : String(error));
+      await writer.write({ type: "tool-output-error", toolCallId: approval.toolCallId, errorText });
+      results.set(approval.toolCallId, { state: "output-error", errorText, approval: answer } as Partial<Part>);
+    }
+  }
+  writer.release();
+
+  const parts = message.parts.map((part) => {
+    if (!isToolUIPart(part)) return part;
+    const result = results.get(part.toolCallId);
+    if (!result) return part;
+    const approval = "approval" in part && part.approval ? { ...part.approval, ...(result as { approval: object }).approval } : undefined;
+    return { ...part, ...result, ...(approval ? { approval } : {}) } as Part;
+  });
+  await repositories.messages.upsert(execution.conversationId, { ...message, parts });
+}

@@ -1,0 +1,61 @@
+import { getStepMetadata } from "workflow";
+import { isTerminal } from "../../../src/db/repositories/executions";
+import { outcomeOf, persistTurn, streamAgentTurn, type TurnOutcome } from "../../../src/runs/agent-turn";
+import { createRoundWriter } from "../../../src/runs/durable/round-writer";
+import { attemptKey, type RoundEnvelope } from "../../../src/runs/durable/rounds";
+import { stepServices } from "../../../src/runs/durable/step-services";
+import { createTerminalChunk } from "../../../src/streams/terminal-chunk";
+
+export interface ModelRoundResult {
+  outcome: TurnOutcome | "cancelled";
+  /** Tool calls waiting for a person (outcome `suspended`). */
+  toolCallIds: string[];
+  error?: string;
+}
+
+/**
+ * One model turn of a durable run, streamed into the round's namespace and closed on every path that
+ * returns. A crash or a thrown error leaves the namespace open for the retry, which writes as the next
+ * attempt; readers skip the superseded attempt's chunks.
+ */
+export async function runModelRound(
+  input: { executionId: string; round: number },
+  writable: WritableStream<RoundEnvelope>,
+): Promise<ModelRoundResult> {
+  "use step";
+  const services = stepServices();
+  const { repositories } = services;
+  const { stepId, attempt } = getStepMetadata();
+  // Recorded before the first write: a reader that opens the round later skips older attempts at once.
+  const execution = await repositories.executions.mergeMetadata(input.executionId, {
+    [attemptKey(stepId)]: attempt,
+    round: input.round,
+  });
+  const writer = createRoundWriter(writable, { stepId, attempt });
+  if (isTerminal(execution.status)) {
+    await writer.close();
+    return { outcome: "cancelled", toolCallIds: [] };
+  }
+  const logger = services.logger.child({ executionId: execution.id, mode: "durable", round: input.round, attempt });
+  const agent = await repositories.agents.get(execution.agentId);
+  const history = await repositories.messages.list(execution.conversationId);
+  const turn = streamAgentTurn({
+    agent,
+    executionId: execution.id,
+    history,
+    services,
+    logger,
+    // After an approval the tool step has already started this message in the round.
+    sendStart: input.round === 0,
+  });
+  for await (const chunk of turn.chunks) await writer.write(chunk);
+  await persistTurn(repositories, execution, turn.summary);
+  const outcome = outcomeOf(turn.summary);
+  await writer.write(createTerminalChunk(outcome));
+  await writer.close();
+  return {
+    outcome,
+    toolCallIds: turn.summary.approvals.map((approval) => approval.toolCallId),
+    ...(turn.summary.failure === undefined ? {} : { error: turn.summary.failure }),
+  };
+}
