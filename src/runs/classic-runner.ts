@@ -4,6 +4,8 @@ import type { Logger } from "../logger";
 import type { StreamBuffer } from "../streams";
 import { outcomeOf, persistTurn, streamAgentTurn, type TurnServices } from "./agent-turn";
 
+const YIELD_EVERY_CHUNKS = 64;
+
 export interface ClassicRunnerDependencies extends TurnServices {
   logger: Logger;
 }
@@ -44,7 +46,14 @@ export function createClassicRunner(dependencies: ClassicRunnerDependencies) {
       logger: log,
       abortSignal: controller.signal,
     });
+    let sinceYield = 0;
     for await (const chunk of turn.chunks) {
+      // A model that produces faster than the network would otherwise hold the event loop for the whole
+      // turn: no response would be flushed and no other request served meanwhile.
+      if (++sinceYield === YIELD_EVERY_CHUNKS) {
+        sinceYield = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       if (buffer.status === "streaming") buffer.append(chunk);
       // Someone else ended the stream (a new turn, a cancel): stop paying for the model too.
       else if (!controller.signal.aborted) controller.abort();

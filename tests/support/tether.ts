@@ -24,13 +24,32 @@ export interface TestTether {
 export async function startTestTether(
   kind: DatabaseKind,
   environment: Record<string, string> = {},
+  options: { workflows?: boolean } = {},
 ): Promise<TestTether> {
   const database = await createTestDatabase(kind);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "tether-test-"));
-  const config = parseConfig({ TETHER_DATA_DIR: dataDir, TETHER_DEMO_TOKEN_DELAY_MS: "0", ...environment });
+  const config = parseConfig({
+    TETHER_DATA_DIR: dataDir,
+    TETHER_DEMO_TOKEN_DELAY_MS: "0",
+    ...(database.url ? { DATABASE_URL: database.url } : {}),
+    ...environment,
+  });
   const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const tether = await createTether({ config, database: database.handle, logger, buffers: new StreamBufferRegistry() });
   let server: ServerType | undefined;
+  let baseUrl: Promise<string> | undefined;
+  const listen = () => {
+    baseUrl ??= new Promise((resolve) => {
+      server = serve({ fetch: tether.app.fetch, port: 0, hostname: "127.0.0.1" }, (info: AddressInfo) =>
+        resolve(`http://127.0.0.1:${info.port}`),
+      );
+    });
+    return baseUrl;
+  };
+  if (options.workflows) {
+    // The Postgres world's queue calls the server's workflow endpoints, so it needs a socket.
+    await tether.startWorkflows(kind === "postgres" ? { baseUrl: await listen() } : {});
+  }
 
   return {
     tether,
@@ -47,13 +66,7 @@ export async function startTestTether(
         }),
       );
     },
-    listen() {
-      return new Promise((resolve) => {
-        server = serve({ fetch: tether.app.fetch, port: 0, hostname: "127.0.0.1" }, (info: AddressInfo) =>
-          resolve(`http://127.0.0.1:${info.port}`),
-        );
-      });
-    },
+    listen,
     async dispose() {
       await tether.shutdown();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));

@@ -13,7 +13,9 @@ const SETUP_LOCK = 7_402_113;
  * on the app's database. Idempotent, and safe when several servers start at once.
  */
 export async function setupPostgresWorld(connectionString: string): Promise<void> {
-  const packageFolder = path.dirname(createRequire(import.meta.url).resolve("@workflow/world-postgres/package.json"));
+  // The package ships its migrations beside dist/ (src/drizzle/migrations), as its own set-up CLI reads them.
+  const entry = createRequire(import.meta.url).resolve("@workflow/world-postgres");
+  const packageFolder = path.resolve(path.dirname(entry), "..");
   const pool = new pg.Pool({ connectionString, max: 1 });
   try {
     await pool.query("select pg_advisory_lock($1)", [SETUP_LOCK]);

@@ -34,8 +34,9 @@ export async function runApprovedTools(
   for (const approval of approvals) {
     const answer = { approved: approval.status === "approved", ...(approval.reason ? { reason: approval.reason } : {}) };
     if (!answer.approved) {
-      await writer.write({ type: "tool-output-denied", toolCallId: approval.toolCallId });
-      results.set(approval.toolCallId, { state: "output-denied", approval: answer } as Partial<Part>);
+      // Left as an answered request: the model step's AI SDK reports the denial to the client and to the
+      // model (as an execution-denied result), exactly as in classic mode.
+      results.set(approval.toolCallId, { state: "approval-responded", approval: answer } as Partial<Part>);
       continue;
     }
     try {

@@ -1,0 +1,244 @@
+import { DefaultChatTransport, readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { databaseKinds } from "./support/database";
+import { chunksOf, eventually, readSse, startTestTether, textOf, userMessage, type TestTether } from "./support/tether";
+
+interface Execution {
+  id: string;
+  mode: string;
+  status: string;
+  workflowRunId?: string;
+  metadata: Record<string, unknown>;
+  error?: string;
+  pendingApprovals: Array<{ toolCallId: string; toolName: string }>;
+}
+
+async function finalMessage(stream: ReadableStream<UIMessageChunk>, message?: UIMessage): Promise<UIMessage> {
+  let last: UIMessage | undefined;
+  for await (const snapshot of readUIMessageStream({ stream, message, terminateOnError: true })) last = snapshot;
+  if (!last) throw new Error("the stream built no message");
+  return last;
+}
+
+const textParts = (message: UIMessage) =>
+  message.parts.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("");
+
+const email = (to: string) => `use send_email with {"to":"${to}","subject":"Hi","body":"From a durable run"}`;
+
+describe.each(databaseKinds())("durable runs on %s", (kind) => {
+  let harness: TestTether;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    harness = await startTestTether(kind, { TETHER_APPROVAL_TIMEOUT: "60s" }, { workflows: true });
+    baseUrl = await harness.listen();
+    for (const [id, model] of [["durable", "demo"], ["durable-slow", "demo:5"]] as const) {
+      await harness.request("/api/agents", {
+        json: { id, name: id, model, tools: ["get_time", "send_email"], executionMode: "durable" },
+      });
+    }
+  });
+  afterAll(() => harness.dispose());
+
+  const execution = async (id: string) => (await (await harness.request(`/api/executions/${id}`)).json()) as Execution;
+  const latest = async (conversationId: string) => {
+    const response = await harness.request(`/api/executions?conversationId=${conversationId}&limit=1`);
+    return ((await response.json()) as { executions: Execution[] }).executions[0]!;
+  };
+  const settled = (id: string, status: string) =>
+    eventually(async () => {
+      const current = await execution(id);
+      expect(current.status).toBe(status);
+      return current;
+    }, 20_000);
+  const outboxFor = async (toolCallId: string) => {
+    const { messages } = (await (await harness.request("/api/outbox")).json()) as {
+      messages: Array<{ toolCallId: string }>;
+    };
+    return messages.filter((message) => message.toolCallId === toolCallId);
+  };
+  const transport = (agentId: string) =>
+    new DefaultChatTransport<UIMessage>({ api: `${baseUrl}/api/chat`, body: { agentId } });
+
+  it("answers through the same API as classic mode, and replays the whole run after it ends", async () => {
+    const response = await harness.request("/api/chat", {
+      json: { id: "durable-count", agentId: "durable", messages: [userMessage("count to 30")] },
+    });
+    expect(response.headers.get("x-execution-mode")).toBe("durable");
+    const executionId = response.headers.get("x-execution-id")!;
+    // The row exists as soon as the response starts.
+    expect((await harness.request(`/api/executions/${executionId}`)).status).toBe(200);
+    const events = await readSse(response);
+    expect(events.at(-1)!.data).toBe("[DONE]");
+    expect(events.filter((event) => event.data !== "[DONE]").every((event) => /^0\.\d+$/.test(event.id ?? ""))).toBe(true);
+    const chunks = chunksOf(events);
+    expect(textOf(chunks)).toBe(Array.from({ length: 30 }, (_, index) => index + 1).join(" "));
+    const done = await settled(executionId, "completed");
+    expect(done).toMatchObject({ mode: "durable", workflowRunId: expect.stringMatching(/^wrun_/) });
+    const replay = chunksOf(await readSse(await harness.request(`/api/executions/${executionId}/stream`)));
+    expect(replay).toEqual(chunks);
+    expect((await harness.request("/api/chat/durable-count/stream")).status).toBe(204);
+  });
+
+  it("suspends for an approval, continues when the AI SDK client answers, runs the tool once", async () => {
+    const client = transport("durable");
+    const user = userMessage(email("ada@example.com"));
+    const first = await finalMessage(
+      await client.sendMessages({ chatId: "durable-approve", messages: [user], trigger: "submit-message", messageId: undefined, abortSignal: undefined }),
+    );
+    const part = first.parts.find((candidate) => candidate.type === "tool-send_email") as {
+      state: string;
+      toolCallId: string;
+      approval: { id: string };
+    };
+    expect(part.state).toBe("approval-requested");
+    const suspended = await settled((await latest("durable-approve")).id, "suspended");
+    expect(suspended.pendingApprovals).toEqual([expect.objectContaining({ toolCallId: part.toolCallId, toolName: "send_email" })]);
+    // Nothing streams while the run waits for a person, and the reloaded conversation shows the request.
+    expect((await harness.request("/api/chat/durable-approve/stream")).status).toBe(204);
+    const stored = (await (await harness.request("/api/conversations/durable-approve")).json()) as { messages: UIMessage[] };
+    expect(JSON.stringify(stored.messages.at(-1))).toContain("approval-requested");
+
+    const answered: UIMessage = {
+      ...first,
+      parts: first.parts.map((candidate) =>
+        candidate === (part as unknown)
+          ? ({ ...part, state: "approval-responded", approval: { id: part.approval.id, approved: true } } as typeof candidate)
+          : candidate,
+      ),
+    };
+    const second = await finalMessage(
+      await client.sendMessages({ chatId: "durable-approve", messages: [user, answered], trigger: "submit-message", messageId: undefined, abortSignal: undefined }),
+      structuredClone(answered),
+    );
+    const result = second.parts.find((candidate) => candidate.type === "tool-send_email") as { state: string; output: unknown };
+    expect(result.state).toBe("output-available");
+    expect(textParts(second)).toBe(`send_email returned ${JSON.stringify(result.output)}`);
+    const done = await settled(suspended.id, "completed");
+    expect(done.metadata.round).toBe(1);
+    expect(await outboxFor(part.toolCallId)).toHaveLength(1);
+
+    // The whole run stitches r0 and r1; the intermediate `suspended` end is not repeated.
+    const whole = chunksOf(await readSse(await harness.request(`/api/executions/${suspended.id}/stream`)));
+    expect(whole.filter((chunk) => chunk.type === "data-terminal")).toEqual([
+      expect.objectContaining({ data: { reason: "completed" } }),
+    ]);
+    expect(whole.map((chunk) => chunk.type)).toContain("tool-approval-request");
+    expect(whole.map((chunk) => chunk.type)).toContain("tool-output-available");
+  });
+
+  it("continues after an approval through the executions endpoint; the resume route serves the new round", async () => {
+    const response = await harness.request("/api/chat", {
+      json: { id: "durable-endpoint", agentId: "durable-slow", messages: [userMessage(email("bob@example.com"))] },
+    });
+    const executionId = response.headers.get("x-execution-id")!;
+    await readSse(response);
+    const suspended = await settled(executionId, "suspended");
+    const toolCallId = suspended.pendingApprovals[0]!.toolCallId;
+    const decide = (approved: boolean) =>
+      harness.request(`/api/executions/${executionId}/approvals/${toolCallId}`, { json: { approved } });
+    expect(await (await decide(true)).json()).toEqual({ toolCallId, status: "approved" });
+    expect((await decide(true)).status).toBe(200);
+    expect((await decide(false)).status).toBe(409);
+
+    const resumed = await eventually(async () => {
+      const stream = await harness.request("/api/chat/durable-endpoint/stream");
+      expect(stream.status).toBe(200);
+      return stream;
+    });
+    const chunks = chunksOf(await readSse(resumed));
+    expect(chunks[0]).toMatchObject({ type: "start" });
+    expect(textOf(chunks)).toMatch(/^send_email returned \{"messageId":"msg_/);
+    await settled(executionId, "completed");
+    expect(await outboxFor(toolCallId)).toHaveLength(1);
+  });
+
+  it("tells the model about a denial and never runs the tool", async () => {
+    const response = await harness.request("/api/chat", {
+      json: { id: "durable-deny", agentId: "durable", messages: [userMessage(email("eve@example.com"))] },
+    });
+    const executionId = response.headers.get("x-execution-id")!;
+    await readSse(response);
+    const toolCallId = (await settled(executionId, "suspended")).pendingApprovals[0]!.toolCallId;
+    await harness.request(`/api/executions/${executionId}/approvals/${toolCallId}`, {
+      json: { approved: false, reason: "not this one" },
+    });
+    await settled(executionId, "completed");
+    const whole = chunksOf(await readSse(await harness.request(`/api/executions/${executionId}/stream`)));
+    expect(whole.map((chunk) => chunk.type)).toContain("tool-output-denied");
+    expect(textOf(whole)).toBe("send_email was denied: not this one");
+    expect(await outboxFor(toolCallId)).toHaveLength(0);
+  });
+
+  it("collects several approvals of one round before going on", async () => {
+    const response = await harness.request("/api/chat", {
+      json: {
+        id: "durable-two",
+        agentId: "durable",
+        messages: [userMessage(`${email("one@example.com")} and ${email("two@example.com")}`)],
+      },
+    });
+    const executionId = response.headers.get("x-execution-id")!;
+    await readSse(response);
+    const suspended = await settled(executionId, "suspended");
+    expect(suspended.pendingApprovals).toHaveLength(2);
+    const [first, second] = suspended.pendingApprovals;
+    await harness.request(`/api/executions/${executionId}/approvals/${first!.toolCallId}`, { json: { approved: true } });
+    // One answer is not enough: the run keeps waiting for the other.
+    expect((await execution(executionId)).status).toBe("suspended");
+    expect((await execution(executionId)).pendingApprovals.map((approval) => approval.toolCallId)).toEqual([
+      second!.toolCallId,
+    ]);
+    await harness.request(`/api/executions/${executionId}/approvals/${second!.toolCallId}`, { json: { approved: false } });
+    await settled(executionId, "completed");
+    expect(await outboxFor(first!.toolCallId)).toHaveLength(1);
+    expect(await outboxFor(second!.toolCallId)).toHaveLength(0);
+  });
+
+  it("cancels a running durable run and ends its readers with `cancelled`", async () => {
+    const response = await harness.request("/api/chat", {
+      json: { id: "durable-cancel", agentId: "durable-slow", messages: [userMessage("count to 5000")] },
+    });
+    const executionId = response.headers.get("x-execution-id")!;
+    const cancelled = await harness.request(`/api/executions/${executionId}/cancel`, { method: "POST" });
+    expect(cancelled.status).toBe(200);
+    expect(((await cancelled.json()) as Execution).status).toBe("cancelled");
+    const chunks = chunksOf(await readSse(response));
+    expect(chunks.at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "cancelled" } });
+    expect((await harness.request(`/api/executions/${executionId}/cancel`, { method: "POST" })).status).toBe(409);
+  });
+
+  it("records a model failure as failed", async () => {
+    const response = await harness.request("/api/chat", {
+      json: { id: "durable-fail", agentId: "durable", messages: [userMessage("fail")] },
+    });
+    const chunks = chunksOf(await readSse(response));
+    expect(chunks.at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "failed" } });
+    const failed = await settled(response.headers.get("x-execution-id")!, "failed");
+    expect(failed.error).toContain("demo model failure");
+  });
+
+  it("reconnects the AI SDK client mid-round and rebuilds the same message", async () => {
+    const client = transport("durable-slow");
+    const abort = new AbortController();
+    const stream = await client.sendMessages({
+      chatId: "durable-reconnect",
+      messages: [userMessage("count to 200")],
+      trigger: "submit-message",
+      messageId: undefined,
+      abortSignal: abort.signal,
+    });
+    const reader = stream.getReader();
+    for (let deltas = 0; deltas < 10; ) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("ended before the abort");
+      if (value.type === "text-delta") deltas += 1;
+    }
+    abort.abort();
+    await reader.cancel().catch(() => undefined);
+    const resumed = await client.reconnectToStream({ chatId: "durable-reconnect" });
+    expect(resumed).not.toBeNull();
+    const rebuilt = await finalMessage(resumed!);
+    expect(textParts(rebuilt)).toBe(Array.from({ length: 200 }, (_, index) => index + 1).join(" "));
+  });
+});
