@@ -1,0 +1,158 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, databaseKinds, type TestDatabase } from "./support/database";
+import { startServerProcess, type ServerProcess } from "./support/server-process";
+import { chunksOf, eventually, parseSse, textOf, userMessage } from "./support/tether";
+
+interface Execution {
+  id: string;
+  status: string;
+  metadata: Record<string, unknown>;
+  pendingApprovals: Array<{ toolCallId: string }>;
+}
+
+const countText = (n: number) => Array.from({ length: n }, (_, index) => index + 1).join(" ");
+
+describe.each(databaseKinds())("a durable run survives kill -9 (%s world)", (kind) => {
+  let dataDir: string;
+  let database: TestDatabase | undefined;
+  let environment: Record<string, string>;
+  let server: ServerProcess | undefined;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), "tether-crash-"));
+    environment = { TETHER_DATA_DIR: dataDir };
+    if (kind === "postgres") {
+      database = await createTestDatabase("postgres");
+      await database.handle.close();
+      environment.DATABASE_URL = database.url!;
+    }
+    server = await startServerProcess(environment);
+    for (const [id, model] of [["slow-durable", "demo:15"], ["durable", "demo"]] as const) {
+      const created = await fetch(`${server.baseUrl}/api/agents`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ id, name: id, model, tools: ["send_email"], executionMode: "durable" }),
+      });
+      expect(created.status).toBe(201);
+    }
+  });
+  afterEach(() => {
+    if (server && process.env.TEST_SHOW_SERVER_OUTPUT) console.log(server.output());
+  });
+  afterAll(async () => {
+    await server?.stop();
+    if (database) {
+      // The handle was closed above; dispose() only drops the database.
+      await database.dispose().catch(() => undefined);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const api = (pathname: string, init?: RequestInit & { json?: unknown }) =>
+    fetch(`${server!.baseUrl}${pathname}`, {
+      ...init,
+      ...(init?.json === undefined
+        ? {}
+        : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(init.json) }),
+    });
+  const execution = async (id: string) => (await (await api(`/api/executions/${id}`)).json()) as Execution;
+  const settled = (id: string, status: string) =>
+    eventually(async () => {
+      const current = await execution(id);
+      expect(current.status).toBe(status);
+      return current;
+    }, 60_000);
+  const restart = async () => {
+    await server!.crash();
+    server = await startServerProcess(environment);
+  };
+
+  it("waits through a crash while suspended; the approval after the restart completes it", async () => {
+    const response = await api("/api/chat", {
+      json: {
+        id: `crash-suspended-${kind}`,
+        agentId: "durable",
+        messages: [userMessage('use send_email with {"to":"ops@example.com","subject":"s","body":"b"}')],
+      },
+    });
+    const executionId = response.headers.get("x-execution-id")!;
+    await response.text();
+    const toolCallId = (await settled(executionId, "suspended")).pendingApprovals[0]!.toolCallId;
+
+    await restart();
+    expect((await execution(executionId)).status).toBe("suspended");
+    const decided = await api(`/api/executions/${executionId}/approvals/${toolCallId}`, { json: { approved: true } });
+    expect(decided.status).toBe(200);
+    await settled(executionId, "completed");
+    const outbox = (await (await api("/api/outbox")).json()) as { messages: Array<{ toolCallId: string }> };
+    expect(outbox.messages.filter((message) => message.toolCallId === toolCallId)).toHaveLength(1);
+  });
+
+  it("finishes a model round cut by a crash; the replay has no duplicate text", async () => {
+    const response = await api("/api/chat", {
+      json: { id: `crash-mid-round-${kind}`, agentId: "slow-durable", messages: [userMessage("count to 300")] },
+    });
+    const executionId = response.headers.get("x-execution-id")!;
+    // Read until the run is well into the round, then pull the plug.
+    const reader = response.body!.getReader();
+    let received = "";
+    while (!received.includes('"delta":" 40"')) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the round ended before the crash");
+      received += new TextDecoder().decode(value);
+    }
+    await restart();
+    await reader.cancel().catch(() => undefined);
+
+    const done = await settled(executionId, "completed");
+    // The round really ran twice: its step recorded a second attempt…
+    expect(Object.entries(done.metadata).filter(([key, value]) => key.startsWith("attempt:") && value === 2)).toHaveLength(1);
+    // …and the replay shows the surviving attempt only.
+    const replay = chunksOf(parseSse(await (await api(`/api/executions/${executionId}/stream`)).text()));
+    expect(textOf(replay)).toBe(countText(300));
+    expect(replay.filter((chunk) => chunk.type === "start")).toHaveLength(1);
+    expect(replay.at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "completed" } });
+  });
+
+  it("runs an approved tool once when the crash cuts the round after it", async () => {
+    await api("/api/agents/slow-durable", { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "demo:400" }) });
+    const response = await api("/api/chat", {
+      json: {
+        id: `crash-after-tool-${kind}`,
+        agentId: "slow-durable",
+        messages: [userMessage('use send_email with {"to":"once@example.com","subject":"s","body":"b"}')],
+      },
+    });
+    const executionId = response.headers.get("x-execution-id")!;
+    await response.text();
+    const toolCallId = (await settled(executionId, "suspended")).pendingApprovals[0]!.toolCallId;
+    const answer = await api(`/api/executions/${executionId}/approvals/${toolCallId}`, { json: { approved: true } });
+    expect(answer.status).toBe(200);
+    // Follow the next round until the tool's result is out and the model has begun to answer.
+    const resumed = await eventually(async () => {
+      const stream = await api(`/api/chat/crash-after-tool-${kind}/stream`);
+      expect(stream.status).toBe(200);
+      return stream;
+    });
+    const reader = resumed.body!.getReader();
+    let received = "";
+    while (!received.includes('"text-delta"')) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the round ended before the crash");
+      received += new TextDecoder().decode(value);
+    }
+    expect(received).toContain("tool-output-available");
+    await restart();
+    await reader.cancel().catch(() => undefined);
+
+    await settled(executionId, "completed");
+    const outbox = (await (await api("/api/outbox")).json()) as { messages: Array<{ toolCallId: string; messageId: string }> };
+    const sent = outbox.messages.filter((message) => message.toolCallId === toolCallId);
+    expect(sent).toHaveLength(1);
+    const replay = chunksOf(parseSse(await (await api(`/api/executions/${executionId}/stream`)).text()));
+    expect(textOf(replay)).toBe(`send_email returned {"messageId":"${sent[0]!.messageId}"}`);
+  });
+});
