@@ -8,6 +8,8 @@ export interface ModelSettings {
   demoTokenDelayMs: number;
   openai: { apiKey?: string; baseUrl?: string };
   credentials: CredentialStore;
+  /** Models an embedding program provides itself, looked up before the built-in ones. */
+  provided?: (modelId: string) => LanguageModelV3 | undefined;
 }
 
 const OPENAI_MODEL = /^openai:([A-Za-z0-9._:-]{1,100})$/;
@@ -24,6 +26,8 @@ export function modelIdProblem(modelId: string): string | undefined {
  * OPENAI_API_KEY, looked up here so that no caller ever holds them.
  */
 export function resolveModel(modelId: string, settings: ModelSettings): LanguageModelV3 {
+  const provided = settings.provided?.(modelId);
+  if (provided) return provided;
   const demo = parseDemoModelId(modelId);
   if (demo) return createDemoModel({ tokenDelayMs: demo.tokenDelayMs ?? settings.demoTokenDelayMs });
   const openai = OPENAI_MODEL.exec(modelId);
