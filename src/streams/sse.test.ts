@@ -1,8 +1,9 @@
+import { promiseHooks } from "node:v8";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { StreamBuffer } from "./buffer";
 import { SSE_DONE, SSE_PING, formatSseEvent, toSseByteStream } from "./sse";
 import { createTerminalChunk } from "./terminal-chunk";
-import { textDelta, tick } from "./test-support";
+import { collect, textDelta, tick } from "./test-support";
 import type { StreamEvent } from "./types";
 
 const decoder = new TextDecoder();
@@ -98,7 +99,8 @@ describe("toSseByteStream", () => {
 
   it("does not read ahead of the consumer", async () => {
     const buffer = new StreamBuffer({ executionId: "exec" });
-    for (let i = 0; i < 100; i++) buffer.append(textDelta(i));
+    // ~2 KB each, so that a chunk holds only part of them.
+    for (let i = 0; i < 100; i++) buffer.append(textDelta(i, "x".repeat(2000)));
     let pulled = 0;
     const reader = buffer.read();
     const counting: AsyncIterable<StreamEvent> = {
@@ -111,10 +113,13 @@ describe("toSseByteStream", () => {
       }),
     };
     const bytes = toSseByteStream(counting).getReader();
-    await readText(bytes);
-    await readText(bytes);
+    const delivered = (await readText(bytes)) + (await readText(bytes));
     await tick();
-    expect(pulled).toBeLessThanOrEqual(3);
+    const framed = delivered.split("\n\n").length - 1;
+    expect(framed).toBeGreaterThan(0);
+    expect(framed).toBeLessThan(100);
+    // At most one read is outstanding beyond what was delivered.
+    expect(pulled).toBeLessThanOrEqual(framed + 1);
     await bytes.cancel();
   });
 
@@ -146,3 +151,137 @@ describe("toSseByteStream", () => {
     expect(buffer.listenerCount).toBe(0);
   });
 });
+
+async function* immediate(count: number): AsyncGenerator<StreamEvent> {
+  for (let i = 0; i < count; i++) yield { offset: `0.${i}`, chunk: textDelta(i) };
+}
+
+function expectedText(count: number): string {
+  let text = "";
+  for (let i = 0; i < count; i++) text += formatSseEvent(`0.${i}`, textDelta(i));
+  return text + SSE_DONE;
+}
+
+describe("toSseByteStream costs", () => {
+  it("attaches no growing number of reactions to any promise (no signal)", async () => {
+    // Counts, per promise, the promises derived from it (then/await/race reactions). A
+    // waiter that every pull attaches to one long-lived promise would count once per pull.
+    const reactions = new Map<Promise<unknown>, number>();
+    const stopCounting = promiseHooks.onInit((_promise, parent) => {
+      if (parent !== undefined) reactions.set(parent, (reactions.get(parent) ?? 0) + 1);
+    });
+    let text: string;
+    try {
+      // A source that waits for every event, so that each event takes its own pull.
+      async function* live(): AsyncGenerator<StreamEvent> {
+        for await (const event of immediate(50_000)) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          yield event;
+        }
+      }
+      text = await readAll(toSseByteStream(live()));
+    } finally {
+      stopCounting();
+    }
+    expect(text).toBe(expectedText(50_000));
+    let most = 0;
+    for (const count of reactions.values()) most = Math.max(most, count);
+    expect(most).toBeLessThan(100);
+  }, 60_000);
+
+  it("adds one abort listener for the whole stream and removes it at the end", async () => {
+    const controller = new AbortController();
+    const add = vi.spyOn(controller.signal, "addEventListener");
+    const remove = vi.spyOn(controller.signal, "removeEventListener");
+    const text = await readAll(toSseByteStream(immediate(1000), { signal: controller.signal }));
+    expect(text).toBe(expectedText(1000));
+    expect(add).toHaveBeenCalledTimes(1);
+    expect(remove).toHaveBeenCalledTimes(1);
+  });
+
+  it("creates no timer per event while events are available at once", async () => {
+    const timeouts = vi.spyOn(globalThis, "setTimeout");
+    const immediates = vi.spyOn(globalThis, "setImmediate");
+    try {
+      const text = await readAll(toSseByteStream(immediate(20_000), { keepAliveMs: 1000 }));
+      expect(text).toBe(expectedText(20_000));
+      expect(timeouts.mock.calls.length).toBeLessThanOrEqual(2);
+      // One turn of the event loop per ~64 KB chunk, not per event.
+      expect(immediates.mock.calls.length).toBeLessThanOrEqual(Math.ceil(text.length / 65_536) + 1);
+    } finally {
+      timeouts.mockRestore();
+      immediates.mockRestore();
+    }
+  });
+
+  it("replays an ended buffer in few chunks, yielding to the event loop between them", async () => {
+    const buffer = new StreamBuffer({ executionId: "exec" });
+    for (let i = 0; i < 10_000; i++) buffer.append(textDelta(i));
+    buffer.finish("completed");
+    let expected = "";
+    for (const event of await collect(buffer.read())) {
+      expected += formatSseEvent(event.offset, event.chunk);
+    }
+    expected += SSE_DONE;
+
+    let turns = 0;
+    const turnsAtChunk: number[] = [];
+    let counting = true;
+    const countTurn = (): void => {
+      turns += 1;
+      if (counting) setImmediate(countTurn);
+    };
+    setImmediate(countTurn);
+    const reader = toSseByteStream(buffer.read()).getReader();
+    const chunks: string[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(decoder.decode(value));
+      turnsAtChunk.push(turns);
+    }
+    counting = false;
+    expect(chunks.join("")).toBe(expected);
+    expect(chunks.at(-1)).toBe(SSE_DONE);
+    expect(chunks.length).toBeLessThanOrEqual(Math.ceil(expected.length / 65_536) + 2);
+    expect(chunks.length).toBeGreaterThan(2);
+    expect(chunks.slice(0, -2).every((chunk) => chunk.length >= 65_536)).toBe(true);
+    // After each full chunk the event loop ran before the next one was framed.
+    for (let i = 1; i < chunks.length - 1; i++) {
+      expect(turnsAtChunk[i]).toBeGreaterThan(turnsAtChunk[i - 1]!);
+    }
+    expect(buffer.readerCount).toBe(0);
+  });
+
+  it("cancelling in the middle of a replay releases the reader", async () => {
+    const buffer = new StreamBuffer({ executionId: "exec" });
+    for (let i = 0; i < 10_000; i++) buffer.append(textDelta(i));
+    buffer.finish("completed");
+    const reader = toSseByteStream(buffer.read()).getReader();
+    const first = await readText(reader);
+    expect(first.startsWith(formatSseEvent("0.0", textDelta(0)))).toBe(true);
+    expect(first.length).toBeGreaterThanOrEqual(65_536);
+    await reader.cancel();
+    await tick();
+    expect(buffer.readerCount).toBe(0);
+  });
+
+  it("an abort in the middle of a replay ends with DONE after whole events", async () => {
+    const buffer = new StreamBuffer({ executionId: "exec" });
+    for (let i = 0; i < 10_000; i++) buffer.append(textDelta(i));
+    const controller = new AbortController();
+    const reader = toSseByteStream(buffer.read(), { signal: controller.signal }).getReader();
+    let text = await readText(reader);
+    controller.abort();
+    for (;;) {
+      const next = await readText(reader);
+      if (next === "<end>") break;
+      text += next;
+    }
+    expect(text.endsWith(`\n\n${SSE_DONE}`)).toBe(true);
+    expect(text.split(SSE_DONE)).toHaveLength(2);
+    expect(buffer.readerCount).toBe(0);
+    expect(buffer.listenerCount).toBe(0);
+  });
+});
+

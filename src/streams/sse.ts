@@ -26,8 +26,13 @@ export interface SseByteStreamOptions {
   signal?: AbortSignal;
 }
 
+/** Framed events are gathered into one chunk (one socket write) up to about this many characters. */
+const MAX_BATCH_CHARS = 64 * 1024;
+
+type ReadResult = IteratorResult<StreamEvent, unknown> | ReadableStreamReadResult<StreamEvent>;
+
 interface EventSource {
-  next(): Promise<IteratorResult<StreamEvent, unknown>>;
+  next(): Promise<ReadResult>;
   cancel(): void;
 }
 
@@ -35,10 +40,7 @@ function openSource(events: AsyncIterable<StreamEvent> | ReadableStream<StreamEv
   if ("getReader" in events && typeof events.getReader === "function") {
     const reader = events.getReader();
     return {
-      next: async () => {
-        const result = await reader.read();
-        return result.done ? { done: true, value: undefined } : result;
-      },
+      next: () => reader.read(),
       cancel: () => void reader.cancel().catch(() => undefined),
     };
   }
@@ -52,17 +54,13 @@ function openSource(events: AsyncIterable<StreamEvent> | ReadableStream<StreamEv
   };
 }
 
-type Outcome =
-  | { kind: "event"; result: IteratorResult<StreamEvent, unknown> }
-  | { kind: "failed" }
-  | { kind: "idle" }
-  | { kind: "aborted" };
-
 /**
  * Turns stream events into an SSE byte stream. Pull-based: the source is read only when
- * the consumer wants more. Sends {@link SSE_PING} after `keepAliveMs` of silence, and
- * always ends with {@link SSE_DONE} once the source ends, fails, or `signal` aborts.
- * Cancelling the returned stream (client disconnect) cancels the source.
+ * the consumer wants more, with at most one read outstanding. Events that are available
+ * at once (a replay) are framed into one chunk of up to ~64 KB per pull, and the event
+ * loop gets a turn between such chunks. Sends {@link SSE_PING} after `keepAliveMs` of
+ * silence, and always ends with {@link SSE_DONE} once the source ends, fails, or `signal`
+ * aborts. Cancelling the returned stream (client disconnect) cancels the source.
  */
 export function toSseByteStream(
   events: AsyncIterable<StreamEvent> | ReadableStream<StreamEvent>,
@@ -72,63 +70,177 @@ export function toSseByteStream(
   const { signal } = options;
   const encoder = new TextEncoder();
   const source = openSource(events);
-  // Kept across pulls: after a ping the same read is still outstanding and must not be repeated.
-  let pendingRead: Promise<Outcome> | undefined;
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
   let ended = false;
-  let clearKeepAlive: (() => void) | undefined;
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<Outcome>((resolve) => {
-    if (signal === undefined) return;
-    onAbort = () => resolve({ kind: "aborted" });
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-  });
+  // Kept across pulls: after a ping or a flush the same read is still outstanding and must
+  // be neither repeated nor lost.
+  let reading = false;
+  // Framed events not enqueued yet.
+  let batch = "";
+  // Resolves the pull in progress; undefined while the consumer is not asking for more.
+  let settlePull: (() => void) | undefined;
+  let pullStartedAt = 0;
+  // The end of the current microtask checkpoint: events that arrived before it were
+  // available at once and share a chunk; a read still pending then has to wait.
+  let boundary = 0;
+  let boundaryPending = false;
+  let yieldBeforeNextRead = false;
+  // One lazily re-armed timer per stream, only while a pull waits for a pending read.
+  let keepAliveTimer: ReturnType<typeof setTimeout> | undefined;
+
+  const settle = (): void => {
+    const resolve = settlePull;
+    settlePull = undefined;
+    boundaryPending = false;
+    resolve?.();
+  };
 
   const stop = (): void => {
     ended = true;
-    clearKeepAlive?.();
-    if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
+    if (keepAliveTimer !== undefined) clearTimeout(keepAliveTimer);
+    keepAliveTimer = undefined;
+    signal?.removeEventListener("abort", onAbort);
   };
 
-  const idle = (): Promise<Outcome> =>
-    new Promise<Outcome>((resolve) => {
-      const timer = setTimeout(() => resolve({ kind: "idle" }), keepAliveMs);
-      clearKeepAlive = () => {
-        clearTimeout(timer);
-        resolve({ kind: "idle" });
-      };
-    });
+  const flush = (): void => {
+    controller.enqueue(encoder.encode(batch));
+    batch = "";
+    settle();
+  };
+
+  /** Sends what is gathered, then DONE, and closes. */
+  const end = (cancelSource: boolean): void => {
+    if (ended) return;
+    stop();
+    if (cancelSource) source.cancel();
+    if (batch !== "") controller.enqueue(encoder.encode(batch));
+    batch = "";
+    controller.enqueue(encoder.encode(SSE_DONE));
+    controller.close();
+    settle();
+  };
+
+  function onAbort(): void {
+    end(true);
+  }
+
+  const fail = (error: unknown): void => {
+    stop();
+    source.cancel();
+    controller.error(error);
+    settle();
+  };
+
+  const onKeepAlive = (): void => {
+    keepAliveTimer = undefined;
+    if (ended || settlePull === undefined) return;
+    const remaining = pullStartedAt + keepAliveMs - Date.now();
+    if (remaining > 0) {
+      keepAliveTimer = setTimeout(onKeepAlive, remaining);
+    } else if (batch !== "") {
+      flush();
+    } else {
+      controller.enqueue(encoder.encode(SSE_PING));
+      settle();
+    }
+  };
+
+  const armKeepAlive = (): void => {
+    if (keepAliveTimer !== undefined || !Number.isFinite(keepAliveMs)) return;
+    keepAliveTimer = setTimeout(onKeepAlive, Math.max(0, pullStartedAt + keepAliveMs - Date.now()));
+  };
+
+  const onBoundary = (id: number): void => {
+    if (id !== boundary || !boundaryPending || ended || settlePull === undefined) return;
+    boundaryPending = false;
+    if (batch !== "") flush();
+    else armKeepAlive();
+  };
+
+  const startBoundary = (): void => {
+    boundaryPending = true;
+    const id = ++boundary;
+    // A tick queued from a microtask runs only once the whole microtask queue is drained.
+    queueMicrotask(() => process.nextTick(onBoundary, id));
+  };
+
+  const onResult = (result: ReadResult): void => {
+    reading = false;
+    if (ended) return;
+    if (result.done) {
+      end(false);
+      return;
+    }
+    try {
+      batch += formatSseEvent(result.value.offset, result.value.chunk);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    // Not asked for more: keep the event for the next pull and do not read ahead.
+    if (settlePull === undefined) return;
+    if (batch.length >= MAX_BATCH_CHARS) {
+      yieldBeforeNextRead = true;
+      flush();
+      return;
+    }
+    // After a wait, also take whatever became available together with this event.
+    if (!boundaryPending) startBoundary();
+    read();
+  };
+
+  const onFailure = (): void => {
+    reading = false;
+    end(false);
+  };
+
+  function read(): void {
+    reading = true;
+    let next: Promise<ReadResult>;
+    try {
+      next = source.next();
+    } catch {
+      onFailure();
+      return;
+    }
+    next.then(onResult, onFailure);
+  }
+
+  const resume = (): void => {
+    if (ended) {
+      settle();
+      return;
+    }
+    startBoundary();
+    if (!reading) read();
+  };
 
   return new ReadableStream<Uint8Array>(
     {
-      async pull(controller) {
+      start(c) {
+        controller = c;
+        if (signal === undefined) return;
+        if (signal.aborted) end(true);
+        else signal.addEventListener("abort", onAbort, { once: true });
+      },
+      pull() {
         if (ended) return;
-        pendingRead ??= source.next().then(
-          (result): Outcome => ({ kind: "event", result }),
-          (): Outcome => ({ kind: "failed" }),
-        );
-        const outcome = await Promise.race([pendingRead, aborted, idle()]);
-        clearKeepAlive?.();
-        clearKeepAlive = undefined;
-        // The consumer may have cancelled while this pull was waiting.
-        if (ended) return;
-        if (outcome.kind === "idle") {
-          controller.enqueue(encoder.encode(SSE_PING));
-          return;
-        }
-        pendingRead = undefined;
-        if (outcome.kind === "event" && !outcome.result.done) {
-          const event = outcome.result.value;
-          controller.enqueue(encoder.encode(formatSseEvent(event.offset, event.chunk)));
-          return;
-        }
-        stop();
-        if (outcome.kind === "aborted") source.cancel();
-        controller.enqueue(encoder.encode(SSE_DONE));
-        controller.close();
+        return new Promise<void>((resolve) => {
+          settlePull = resolve;
+          pullStartedAt = Date.now();
+          if (yieldBeforeNextRead) {
+            // The previous chunk was cut at the size limit: let I/O and timers run first.
+            yieldBeforeNextRead = false;
+            setImmediate(resume);
+          } else {
+            resume();
+          }
+        });
       },
       cancel() {
+        if (ended) return;
         stop();
+        settle();
         source.cancel();
       },
     },

@@ -7,8 +7,10 @@ import type { RoundEnvelope } from "./rounds";
  */
 export function createRoundWriter(writable: WritableStream<RoundEnvelope>, step: { stepId: string; attempt: number }) {
   const writer = writable.getWriter();
+  let sequence = 0;
   return {
-    write: (chunk: UIMessageChunk) => writer.write({ step: step.stepId, attempt: step.attempt, chunk }),
+    write: (chunk: UIMessageChunk) =>
+      writer.write({ step: step.stepId, attempt: step.attempt, sequence: sequence++, chunk }),
     /** Ends the round for every reader. */
     close: () => writer.close(),
     /** Leaves the round open for the next writer. */

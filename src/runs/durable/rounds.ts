@@ -17,6 +17,8 @@ export function approvalToken(executionId: string, toolCallId: string): string {
 export interface RoundEnvelope {
   step: string;
   attempt: number;
+  /** Position of the chunk among those its step attempt wrote. */
+  sequence: number;
   chunk: UIMessageChunk;
 }
 
