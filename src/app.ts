@@ -1,8 +1,10 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "./logger";
+import { authentication, type AuthSettings } from "./http/auth";
 import { requestContext, type AppEnv } from "./http/context";
 import { errorResponse, handleError } from "./http/errors";
+import { jsonDepthLimit } from "./http/json-depth";
 import type { AppServices } from "./http/router";
 import { agentRoutes } from "./http/routes/agents";
 import { chatRoutes } from "./http/routes/chat";
@@ -11,12 +13,12 @@ import { docsRoutes } from "./http/routes/docs";
 import { executionRoutes } from "./http/routes/executions";
 import { operationRoutes } from "./http/routes/operations";
 import { workflowRoutes } from "./http/routes/workflow";
-import { LOCAL_PRINCIPAL } from "./runs/principal";
 
 export interface AppOptions {
   services: AppServices;
   logger: Logger;
-  maxBodyBytes: number;
+  limits: { bodyBytes: number; jsonDepth: number };
+  auth: AuthSettings;
 }
 
 /** Route patterns as regexes, to tell a wrong method (405) from an unknown path (404). */
@@ -39,18 +41,16 @@ function methodsByPattern(app: OpenAPIHono<AppEnv>) {
 export function createApp(options: AppOptions) {
   const app = new OpenAPIHono<AppEnv>();
   app.use(requestContext({ logger: options.logger }));
-  app.use(async function localPrincipal(c, next) {
-    c.set("principal", LOCAL_PRINCIPAL);
-    await next();
-  });
+  app.use(authentication(options.auth));
   app.use(
     "/api/*",
     bodyLimit({
-      maxSize: options.maxBodyBytes,
+      maxSize: options.limits.bodyBytes,
       onError: (c) =>
-        errorResponse(c, 413, "payload_too_large", `request body is larger than ${options.maxBodyBytes} bytes`),
+        errorResponse(c, 413, "payload_too_large", `request body is larger than ${options.limits.bodyBytes} bytes`),
     }),
   );
+  app.use("/api/*", jsonDepthLimit(options.limits.jsonDepth));
 
   const { services } = options;
   app.route("/", operationRoutes(services));

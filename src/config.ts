@@ -42,6 +42,9 @@ const EnvSchema = z.object({
   TETHER_STREAM_EXPIRE_AFTER: duration("5m"),
   TETHER_APPROVAL_TIMEOUT: duration("24h"),
   TETHER_MAX_BODY_BYTES: integer(1024 * 1024, 1024),
+  TETHER_MAX_MESSAGES: integer(500, 1),
+  TETHER_MAX_MESSAGE_BYTES: integer(256 * 1024, 256),
+  TETHER_MAX_JSON_DEPTH: integer(32, 4),
   TETHER_MAX_STEPS: integer(10, 1),
   TETHER_API_KEYS: commaList,
   TETHER_JWT_SECRET: z.string().min(1).optional(),
@@ -60,6 +63,7 @@ export function parseConfig(environment: NodeJS.ProcessEnv = process.env) {
   }
   const env = parsed.data;
   const dataDir = path.resolve(env.TETHER_DATA_DIR);
+  const credentials = collectCredentials(environment);
   return {
     port: env.PORT,
     host: env.HOST,
@@ -75,11 +79,23 @@ export function parseConfig(environment: NodeJS.ProcessEnv = process.env) {
       expireAfterMs: env.TETHER_STREAM_EXPIRE_AFTER,
     },
     approvalTimeoutMs: env.TETHER_APPROVAL_TIMEOUT,
-    maxBodyBytes: env.TETHER_MAX_BODY_BYTES,
+    limits: {
+      bodyBytes: env.TETHER_MAX_BODY_BYTES,
+      messages: env.TETHER_MAX_MESSAGES,
+      messageBytes: env.TETHER_MAX_MESSAGE_BYTES,
+      jsonDepth: env.TETHER_MAX_JSON_DEPTH,
+    },
     maxSteps: env.TETHER_MAX_STEPS,
     auth: { apiKeys: env.TETHER_API_KEYS, jwtSecret: env.TETHER_JWT_SECRET },
     openai: { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL },
-    credentials: collectCredentials(environment),
+    credentials,
+    /** Every secret value configured, so logs and stored errors can mask them wherever they appear. */
+    secrets: [
+      ...credentials.values(),
+      ...env.TETHER_API_KEYS,
+      ...(env.TETHER_JWT_SECRET ? [env.TETHER_JWT_SECRET] : []),
+      ...(env.OPENAI_API_KEY ? [env.OPENAI_API_KEY] : []),
+    ],
   };
 }
 

@@ -1,6 +1,7 @@
 import { serve, type ServerType } from "@hono/node-server";
 import { parseConfig } from "./config";
 import { openDatabase } from "./db/client";
+import { authConfigured } from "./http/auth";
 import { createLogger } from "./logger";
 import { createTether } from "./tether";
 
@@ -8,10 +9,10 @@ const LOOPBACK = "127.0.0.1";
 
 async function main() {
   const config = parseConfig();
-  const logger = createLogger({ level: config.logLevel, secrets: [...config.credentials.values()] });
-  const authConfigured = config.auth.apiKeys.length > 0 || config.auth.jwtSecret !== undefined;
+  const logger = createLogger({ level: config.logLevel, secrets: config.secrets });
+  const withAuth = authConfigured(config.auth);
   const host = config.host ?? LOOPBACK;
-  if (!authConfigured && host !== LOOPBACK && host !== "localhost" && host !== "::1") {
+  if (!withAuth && host !== LOOPBACK && host !== "localhost" && host !== "::1") {
     throw new Error(`refusing to listen on ${host} without auth: set TETHER_API_KEYS or TETHER_JWT_SECRET`);
   }
 
@@ -24,8 +25,8 @@ async function main() {
   // The world's queue calls this server back on loopback, whatever address it listens on.
   await tether.startWorkflows({ baseUrl: `http://localhost:${port}` });
   logger.info(
-    { url: `http://${host}:${port}`, db: database.kind, mode: authConfigured ? "auth" : "local single-user" },
-    authConfigured ? "listening" : "listening in local single-user mode (no auth configured; loopback only)",
+    { url: `http://${host}:${port}`, db: database.kind, mode: withAuth ? "auth" : "local single-user" },
+    withAuth ? "listening" : "listening in local single-user mode (no auth configured; loopback only)",
   );
 
   let stopping = false;

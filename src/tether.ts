@@ -33,8 +33,8 @@ export async function createTether(options: TetherOptions) {
   const { config, database, logger } = options;
   const repositories = createRepositories(database.db);
   const credentials = createCredentialStore(config.credentials);
-  const secrets = [...credentials.values(), ...(config.openai.apiKey ? [config.openai.apiKey] : [])];
-  const redact = (text: string) => secrets.reduce((masked, secret) => masked.split(secret).join("[redacted]"), text);
+  const redact = (text: string) =>
+    config.secrets.reduce((masked, secret) => masked.split(secret).join("[redacted]"), text);
   const buffers = options.buffers ?? getStreamBufferRegistry();
   buffers.configure(config.streams);
 
@@ -63,10 +63,12 @@ export async function createTether(options: TetherOptions) {
       repositories,
       health: { db: database.kind, world: database.kind === "postgres" ? "postgres" : "local" },
       keepAliveMs: options.keepAliveMs,
+      limits: config.limits,
       workflowHandlers: () => workflows?.handlers,
     },
     logger,
-    maxBodyBytes: config.maxBodyBytes,
+    limits: config.limits,
+    auth: config.auth,
   });
 
   return {

@@ -11,6 +11,7 @@ export interface AppServices {
   repositories: Repositories;
   health: { db: "pglite" | "postgres"; world: "local" | "postgres" };
   keepAliveMs?: number;
+  limits: { messages: number; messageBytes: number };
   /** The compiled workflow endpoints, once the workflow runtime has started. */
   workflowHandlers: () => WorkflowHandlers | undefined;
 }

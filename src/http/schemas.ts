@@ -83,16 +83,28 @@ export const UIMessageSchema = z
   })
   .openapi("UIMessage");
 
-export const ChatRequestSchema = z
-  .object({
-    id: Id.openapi({ description: "The conversation id" }),
-    messages: z.array(UIMessageSchema).min(1).max(1000),
-    agentId: Id,
-    trigger: z.enum(["submit-message", "regenerate-message"]).optional(),
-    messageId: z.string().min(1).max(200).optional(),
-    executionMode: z.enum(EXECUTION_MODES).optional(),
-  })
-  .openapi("ChatRequest");
+export interface ChatLimits {
+  messages: number;
+  messageBytes: number;
+}
+
+/** The chat body, with the configured limits on message count and size. */
+export function createChatRequestSchema(limits: ChatLimits) {
+  const LimitedMessage = UIMessageSchema.refine(
+    (message) => Buffer.byteLength(JSON.stringify(message)) <= limits.messageBytes,
+    { message: `a message may take at most ${limits.messageBytes} bytes of JSON` },
+  );
+  return z
+    .object({
+      id: Id.openapi({ description: "The conversation id" }),
+      messages: z.array(LimitedMessage).min(1).max(limits.messages),
+      agentId: Id,
+      trigger: z.enum(["submit-message", "regenerate-message"]).optional(),
+      messageId: z.string().min(1).max(200).optional(),
+      executionMode: z.enum(EXECUTION_MODES).optional(),
+    })
+    .openapi("ChatRequest");
+}
 
 export const PendingApprovalSchema = z
   .object({

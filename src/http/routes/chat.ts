@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { UIMessage } from "ai";
-import { ChatRequestSchema, errorResponses, Id, json, OffsetQuerySchema, SSE_RESPONSE } from "../schemas";
+import { createChatRequestSchema, errorResponses, Id, json, OffsetQuerySchema, SSE_RESPONSE } from "../schemas";
 import { createRouter, type AppServices } from "../router";
 import { requestedOffset, sseResponse } from "../sse";
 
@@ -10,6 +10,7 @@ const ConversationParams = z.object({
 
 export function chatRoutes(services: AppServices) {
   const router = createRouter();
+  const ChatRequestSchema = createChatRequestSchema(services.limits);
 
   router.openapi(
     createRoute({
