@@ -37,8 +37,14 @@ async function main() {
     }
     stopping = true;
     logger.info({ signal }, "shutting down");
-    server?.close();
+    const closed = new Promise<void>((resolve) => {
+      if (!server) return resolve();
+      server.close(() => resolve());
+      setTimeout(resolve, 5_000).unref();
+    });
     await tether.shutdown();
+    (server as { closeIdleConnections?: () => void } | undefined)?.closeIdleConnections?.();
+    await closed;
     await database.close();
     logger.info("stopped");
     process.exit(0);

@@ -47,6 +47,7 @@ export async function createTether(options: TetherOptions) {
 
   const models = { demoTokenDelayMs: config.demoTokenDelayMs, openai: config.openai, credentials };
   let workflows: WorkflowRuntime | undefined;
+  const shutdownController = new AbortController();
   const runs = createRunService({
     repositories,
     buffers,
@@ -64,6 +65,7 @@ export async function createTether(options: TetherOptions) {
       health: { db: database.kind, world: database.kind === "postgres" ? "postgres" : "local" },
       keepAliveMs: options.keepAliveMs,
       limits: config.limits,
+      shutdownSignal: shutdownController.signal,
       workflowHandlers: () => workflows?.handlers,
     },
     logger,
@@ -94,6 +96,12 @@ export async function createTether(options: TetherOptions) {
     async shutdown() {
       await runs.stopAll();
       buffers.shutdown();
+      // Classic readers now hold their terminal event; let them deliver it before the rest are cut.
+      const deadline = Date.now() + 2_000;
+      while (buffers.stats().readers > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      shutdownController.abort();
       // Durable runs are not stopped: the next start of the world picks them up.
       await workflows?.close();
       workflows = undefined;

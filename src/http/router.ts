@@ -11,6 +11,8 @@ export interface AppServices {
   repositories: Repositories;
   health: { db: "pglite" | "postgres"; world: "local" | "postgres" };
   keepAliveMs?: number;
+  /** Aborted when the server shuts down: every open stream then ends with `data: [DONE]`. */
+  shutdownSignal?: AbortSignal;
   limits: { messages: number; messageBytes: number };
   /** The compiled workflow endpoints, once the workflow runtime has started. */
   workflowHandlers: () => WorkflowHandlers | undefined;

@@ -9,8 +9,8 @@ export function requestedOffset(c: Context<AppEnv>, query: { offset?: string }):
 }
 
 /** Serves a run's events as an AI SDK UI message stream with offsets as SSE ids. */
-export function sseResponse(opened: OpenedStream, options: { keepAliveMs?: number } = {}): Response {
-  return new Response(toSseByteStream(opened.events, { keepAliveMs: options.keepAliveMs }), {
+export function sseResponse(opened: OpenedStream, options: { keepAliveMs?: number; signal?: AbortSignal } = {}): Response {
+  return new Response(toSseByteStream(opened.events, { keepAliveMs: options.keepAliveMs, signal: options.signal }), {
     status: 200,
     headers: {
       "content-type": "text/event-stream",

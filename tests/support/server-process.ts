@@ -24,6 +24,8 @@ export interface ServerProcess {
   crash(): Promise<void>;
   /** SIGTERM, then wait for the exit. */
   stop(): Promise<number | null>;
+  /** Sends a signal; answers the exit code once the process ends. */
+  signal(name: NodeJS.Signals): Promise<number | null>;
   exited: Promise<number | null>;
 }
 
@@ -66,7 +68,11 @@ export async function startServerProcess(environment: Record<string, string>, po
       await exited;
     },
     async stop() {
-      child.kill("SIGTERM");
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      return exited;
+    },
+    signal(name) {
+      child.kill(name);
       return exited;
     },
   };

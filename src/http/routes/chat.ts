@@ -31,7 +31,7 @@ export function chatRoutes(services: AppServices) {
         messageId: body.messageId,
         executionMode: body.executionMode,
       }, c.get("logger"));
-      return sseResponse(opened, { keepAliveMs: services.keepAliveMs }) as never;
+      return sseResponse(opened, { keepAliveMs: services.keepAliveMs, signal: services.shutdownSignal }) as never;
     },
   );
 
@@ -53,7 +53,7 @@ export function chatRoutes(services: AppServices) {
       const offset = requestedOffset(c, c.req.valid("query"));
       const opened = await services.runs.openConversationStream(c.get("principal"), conversationId, offset);
       if (!opened) return c.body(null, 204);
-      return sseResponse(opened, { keepAliveMs: services.keepAliveMs }) as never;
+      return sseResponse(opened, { keepAliveMs: services.keepAliveMs, signal: services.shutdownSignal }) as never;
     },
   );
 

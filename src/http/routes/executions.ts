@@ -65,7 +65,7 @@ export function executionRoutes(services: AppServices) {
         c.req.valid("param").executionId,
         offset,
       );
-      return sseResponse(opened, { keepAliveMs: services.keepAliveMs }) as never;
+      return sseResponse(opened, { keepAliveMs: services.keepAliveMs, signal: services.shutdownSignal }) as never;
     },
   );
 
