@@ -9,6 +9,7 @@ import { build } from "esbuild";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const outfile = path.join(root, "dist", "server.mjs");
 const sourceFolders = ["src", "drizzle", "workflows"];
+const uiConfig = path.join(root, "src", "ui", "vite.config.ts");
 
 function newestSource(folder) {
   if (!existsSync(folder)) return 0;
@@ -79,4 +80,9 @@ await build({
   sourcemap: true,
   logLevel: "warning",
 });
+if (existsSync(uiConfig)) {
+  // The builder UI: static files the server keeps in memory.
+  const { build: buildUi } = await import("vite");
+  await buildUi({ configFile: uiConfig, logLevel: "warn" });
+}
 console.log(`built ${path.relative(root, outfile)} in ${Math.round(performance.now() - started)} ms`);

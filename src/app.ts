@@ -12,6 +12,7 @@ import { conversationRoutes } from "./http/routes/conversations";
 import { docsRoutes } from "./http/routes/docs";
 import { executionRoutes } from "./http/routes/executions";
 import { operationRoutes } from "./http/routes/operations";
+import { uiRoutes } from "./http/routes/ui";
 import { workflowRoutes } from "./http/routes/workflow";
 
 export interface AppOptions {
@@ -60,6 +61,8 @@ export function createApp(options: AppOptions) {
   app.route("/", executionRoutes(services));
   app.route("/", docsRoutes());
   app.route("/", workflowRoutes(services));
+  // Last: the UI answers every other GET (its client-side routes) with its index page.
+  app.route("/", uiRoutes());
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
