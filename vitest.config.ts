@@ -15,9 +15,20 @@ export default defineConfig({
           ...shared,
           name: "service",
           include: ["src/**/*.test.ts", "tests/**/*.test.ts"],
-          exclude: ["node_modules", "dist", "src/ui/**", "tests/workflow/**"],
+          exclude: ["node_modules", "dist", "src/ui/**", "tests/workflow/**", "tests/e2e/**"],
           // Durable suites load the compiled workflow bundles and run the built server.
           globalSetup: ["tests/support/build-bundles.ts"],
+        },
+      },
+      {
+        // The builder UI in a real browser (Debian's chromium) against the real server: `npm run test:e2e`.
+        test: {
+          ...shared,
+          name: "e2e",
+          include: ["tests/e2e/**/*.test.ts"],
+          globalSetup: ["tests/support/build-bundles.ts"],
+          testTimeout: 90_000,
+          fileParallelism: false,
         },
       },
       {
