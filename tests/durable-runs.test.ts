@@ -208,6 +208,19 @@ describe.each(databaseKinds())("durable runs on %s", (kind) => {
     expect((await harness.request(`/api/executions/${executionId}/cancel`, { method: "POST" })).status).toBe(409);
   });
 
+  it("ends the previous turn's readers with `superseded` when a new turn starts", async () => {
+    const first = await harness.request("/api/chat", {
+      json: { id: "durable-turns", agentId: "durable-slow", messages: [userMessage("count to 5000")] },
+    });
+    const firstId = first.headers.get("x-execution-id")!;
+    const second = await harness.request("/api/chat", {
+      json: { id: "durable-turns", agentId: "durable-slow", messages: [userMessage("hello again")] },
+    });
+    expect(chunksOf(await readSse(first)).at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "superseded" } });
+    expect(textOf(chunksOf(await readSse(second)))).toBe("You said: hello again");
+    expect(await execution(firstId)).toMatchObject({ status: "cancelled", metadata: { cancelReason: "superseded" } });
+  });
+
   it("records a model failure as failed", async () => {
     const response = await harness.request("/api/chat", {
       json: { id: "durable-fail", agentId: "durable", messages: [userMessage("fail")] },

@@ -38,7 +38,11 @@ function latestAttempts(execution: ExecutionRow): Map<string, number> {
   return attempts;
 }
 
-type RoundEnd = { kind: "terminal"; reason: TerminalReason } | { kind: "closed" } | { kind: "run-ended"; status: ExecutionRow["status"] } | { kind: "superseded" };
+type RoundEnd =
+  | { kind: "terminal"; reason: TerminalReason }
+  | { kind: "closed" }
+  | { kind: "run-ended"; execution: ExecutionRow }
+  | { kind: "superseded" };
 
 /**
  * Reads one round's namespace from an index: yields its events with offsets `<round>.<index>`, skipping
@@ -75,9 +79,9 @@ async function* readRound(
       clearTimeout(timer);
       if (next === TICK) {
         const current = await executions.get(options.execution.id);
-        if (current.status === "cancelled") return { kind: "run-ended", status: current.status };
+        if (current.status === "cancelled") return { kind: "run-ended", execution: current };
         if (isTerminal(current.status) && ++quietPolls >= QUIET_POLLS_AFTER_END) {
-          return { kind: "run-ended", status: current.status };
+          return { kind: "run-ended", execution: current };
         }
         continue;
       }
@@ -106,7 +110,10 @@ const terminalEvent = (round: number, index: number, reason: TerminalReason): St
   chunk: createTerminalChunk(reason) as UIMessageChunk,
 });
 
-function reasonOfStatus(status: ExecutionRow["status"]): TerminalReason {
+/** Why a stream ends when its run ended without closing the round (a cancel, or a new turn). */
+function reasonOfExecution(execution: ExecutionRow): TerminalReason {
+  const { status } = execution;
+  if (status === "cancelled" && execution.metadata.cancelReason === "superseded") return "superseded";
   if (status === "completed" || status === "failed" || status === "cancelled" || status === "suspended") return status;
   return "expired";
 }
@@ -129,7 +136,7 @@ export async function* readCurrentRound(
       const end = next.value;
       if (end.kind === "terminal") return;
       const reason =
-        end.kind === "superseded" ? "superseded" : end.kind === "run-ended" ? reasonOfStatus(end.status) : "completed";
+        end.kind === "superseded" ? "superseded" : end.kind === "run-ended" ? reasonOfExecution(end.execution) : "completed";
       yield terminalEvent(round, lastIndex + 1, reason);
       return;
     }
@@ -166,7 +173,7 @@ export async function* readWholeRun(options: DurableReaderOptions, after?: Posit
       return;
     }
     if (end.kind === "run-ended") {
-      yield terminalEvent(round, lastIndex + 1, reasonOfStatus(end.status));
+      yield terminalEvent(round, lastIndex + 1, reasonOfExecution(end.execution));
       return;
     }
     // The round ended waiting for a person: follow the run into its next round, or to its end.
@@ -174,7 +181,7 @@ export async function* readWholeRun(options: DurableReaderOptions, after?: Posit
       const current = await options.executions.get(options.execution.id);
       if (Number(current.metadata.round ?? 0) > round) break;
       if (isTerminal(current.status)) {
-        yield terminalEvent(round, lastIndex + 1, reasonOfStatus(current.status));
+        yield terminalEvent(round, lastIndex + 1, reasonOfExecution(current));
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, pollMs));
