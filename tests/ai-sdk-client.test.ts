@@ -1,18 +1,8 @@
-import { DefaultChatTransport, readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
+import { DefaultChatTransport, type UIMessage } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseKinds } from "./support/database";
 import { eventually, startTestTether, userMessage, type TestTether } from "./support/tether";
-
-/** Builds the final assistant message from a UI message stream, as useChat does. */
-async function finalMessage(stream: ReadableStream<UIMessageChunk>, message?: UIMessage): Promise<UIMessage> {
-  let last: UIMessage | undefined;
-  for await (const snapshot of readUIMessageStream({ stream, message, terminateOnError: true })) last = snapshot;
-  if (!last) throw new Error("the stream built no message");
-  return last;
-}
-
-const textParts = (message: UIMessage) =>
-  message.parts.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("");
+import { finalMessage, textParts } from "./support/assertions";
 
 const countText = (n: number) => Array.from({ length: n }, (_, index) => index + 1).join(" ");
 

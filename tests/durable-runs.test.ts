@@ -1,7 +1,8 @@
-import { DefaultChatTransport, readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
+import { DefaultChatTransport, type UIMessage } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseKinds } from "./support/database";
 import { chunksOf, eventually, readSse, startTestTether, textOf, userMessage, type TestTether } from "./support/tether";
+import { finalMessage, textParts } from "./support/assertions";
 
 interface Execution {
   id: string;
@@ -12,16 +13,6 @@ interface Execution {
   error?: string;
   pendingApprovals: Array<{ toolCallId: string; toolName: string }>;
 }
-
-async function finalMessage(stream: ReadableStream<UIMessageChunk>, message?: UIMessage): Promise<UIMessage> {
-  let last: UIMessage | undefined;
-  for await (const snapshot of readUIMessageStream({ stream, message, terminateOnError: true })) last = snapshot;
-  if (!last) throw new Error("the stream built no message");
-  return last;
-}
-
-const textParts = (message: UIMessage) =>
-  message.parts.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("");
 
 const email = (to: string) => `use send_email with {"to":"${to}","subject":"Hi","body":"From a durable run"}`;
 

@@ -1,30 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseKinds } from "./support/database";
 import { startTestTether, type TestTether } from "./support/tether";
-
-interface ErrorBody {
-  error: { code: string; message: string; field?: string; issues?: Array<{ path: string; message: string }> };
-}
-
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-
-/** Asserts the contract's JSON error body and answers its `error` object. */
-async function expectError(response: Response, status: number, code: string, mentions?: RegExp) {
-  expect(response.status).toBe(status);
-  expect(response.headers.get("content-type")).toMatch(/^application\/json/);
-  const body = (await response.json()) as ErrorBody;
-  expect(body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String) }) });
-  expect(body.error.message.length).toBeGreaterThan(0);
-  if (mentions) expect(body.error.message).toMatch(mentions);
-  return body.error;
-}
-
-/** A 400 validation error whose `field` (and message) name the offending field. */
-async function expectInvalid(response: Response, field: RegExp, mentions: RegExp = field) {
-  const error = await expectError(response, 400, "invalid_input", mentions);
-  expect(error.field).toMatch(field);
-  return error;
-}
+import { ISO, expectError, expectInvalid } from "./support/assertions";
 
 describe.each(databaseKinds())("agent routes on %s", (kind) => {
   let t: TestTether;

@@ -18,26 +18,7 @@ import {
   type SseEvent,
   type TestTether,
 } from "./support/tether";
-
-interface ErrorBody {
-  error: { code: string; message: string; field?: string };
-}
-
-async function expectError(response: Response, status: number, code: string, mentions?: RegExp) {
-  expect(response.status).toBe(status);
-  expect(response.headers.get("content-type")).toMatch(/^application\/json/);
-  const body = (await response.json()) as ErrorBody;
-  expect(body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String) }) });
-  expect(body.error.message.length).toBeGreaterThan(0);
-  if (mentions) expect(body.error.message).toMatch(mentions);
-  return body.error;
-}
-
-async function expectInvalid(response: Response, field: RegExp) {
-  const error = await expectError(response, 400, "invalid_input", field);
-  expect(error.field).toMatch(field);
-  return error;
-}
+import { expectError, expectInvalid } from "./support/assertions";
 
 /** The SSE headers every stream response carries (API.md). */
 function expectStreamHeaders(response: Response, expected: { conversationId: string; executionId?: string }) {

@@ -11,10 +11,7 @@ import {
   type SseEvent,
   type TestTether,
 } from "./support/tether";
-
-interface ErrorBody {
-  error: { code: string; message: string; field?: string };
-}
+import { ISO, expectError, expectInvalid } from "./support/assertions";
 
 interface PendingApproval {
   toolCallId: string;
@@ -38,25 +35,8 @@ interface Execution {
   completedAt?: string;
 }
 
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const EMAIL = { to: "a@example.com", subject: "s", body: "b" };
 const SEND_EMAIL = `use send_email with ${JSON.stringify(EMAIL)}`;
-
-async function expectError(response: Response, status: number, code: string, mentions?: RegExp) {
-  expect(response.status).toBe(status);
-  expect(response.headers.get("content-type")).toMatch(/^application\/json/);
-  const body = (await response.json()) as ErrorBody;
-  expect(body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String) }) });
-  expect(body.error.message.length).toBeGreaterThan(0);
-  if (mentions) expect(body.error.message).toMatch(mentions);
-  return body.error;
-}
-
-async function expectInvalid(response: Response, field: RegExp) {
-  const error = await expectError(response, 400, "invalid_input", field);
-  expect(error.field).toMatch(field);
-  return error;
-}
 
 function expectWellFramed(events: SseEvent[]) {
   expect(events.length).toBeGreaterThan(1);

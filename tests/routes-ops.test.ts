@@ -1,20 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseKinds } from "./support/database";
 import { startTestTether, type TestTether } from "./support/tether";
-
-interface ErrorBody {
-  error: { code: string; message: string };
-}
-
-async function expectError(response: Response, status: number, code: string, mentions?: RegExp) {
-  expect(response.status).toBe(status);
-  expect(response.headers.get("content-type")).toMatch(/^application\/json/);
-  const body = (await response.json()) as ErrorBody;
-  expect(body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String) }) });
-  expect(body.error.message.length).toBeGreaterThan(0);
-  if (mentions) expect(body.error.message).toMatch(mentions);
-  return body.error;
-}
+import { expectError } from "./support/assertions";
 
 /** Every route of API.md (its `:id` params written as OpenAPI `{}`), with its methods. */
 const CONTRACT_ROUTES: Array<[string, string[]]> = [

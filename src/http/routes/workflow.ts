@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { Hono } from "hono";
+import { HookNotFoundError } from "workflow/errors";
 import { resumeWebhook } from "workflow/api";
 import type { AppEnv } from "../context";
 import { errorResponse } from "../errors";
@@ -40,6 +41,13 @@ export function workflowRoutes(services: AppServices) {
   router.use("/.well-known/workflow/v1/step", loopbackOnly());
   router.on(["POST", "GET", "HEAD"], "/.well-known/workflow/v1/flow", handler("flow"));
   router.on(["POST", "HEAD"], "/.well-known/workflow/v1/step", handler("step"));
-  router.all("/.well-known/workflow/v1/webhook/:token", (c) => resumeWebhook(c.req.param("token"), c.req.raw));
+  router.all("/.well-known/workflow/v1/webhook/:token", async (c) => {
+    try {
+      return await resumeWebhook(c.req.param("token"), c.req.raw);
+    } catch (error) {
+      if (HookNotFoundError.is(error)) return errorResponse(c, 404, "not_found", "unknown webhook token");
+      throw error;
+    }
+  });
   return router;
 }

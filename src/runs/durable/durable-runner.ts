@@ -1,5 +1,5 @@
 import { resumeHook, start, getRun } from "workflow/api";
-import { HookNotFoundError } from "@workflow/errors";
+import { HookNotFoundError } from "workflow/errors";
 import type { ExecutionRow } from "../../../drizzle/schema";
 import type { ExecutionRepository } from "../../db/repositories/executions";
 import type { Logger } from "../../logger";

@@ -1,0 +1,23 @@
+import { useCallback, useEffect, useState } from "react";
+import { listAgents } from "../api/agents";
+import { describeError } from "../api/client";
+import type { Agent } from "../api/types";
+import { useApiKey } from "./use-api-key";
+
+export function useAgents() {
+  const [agents, setAgents] = useState<Agent[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const reload = useCallback(async () => {
+    try {
+      setAgents(await listAgents());
+      setError(null);
+    } catch (failure) {
+      setError(describeError(failure));
+    }
+  }, []);
+  const apiKey = useApiKey();
+  useEffect(() => {
+    void reload();
+  }, [reload, apiKey]);
+  return { agents, error, reload };
+}

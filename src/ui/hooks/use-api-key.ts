@@ -1,0 +1,6 @@
+import { useSyncExternalStore } from "react";
+import { onApiKeyChange, readApiKey } from "../api/api-key";
+
+export function useApiKey(): string {
+  return useSyncExternalStore(onApiKeyChange, readApiKey, () => "");
+}
