@@ -8,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from "./support/database";
 import { eventually, userMessage } from "./support/tether";
 
 const SECRET = "sk-planted-secret-value-123";
+const API_KEY = "admin-key-planted-456";
 
 describe("structured logs", () => {
   const lines: Array<Record<string, unknown>> = [];
@@ -24,8 +25,13 @@ describe("structured logs", () => {
         callback();
       },
     });
-    const config = parseConfig({ TETHER_DATA_DIR: "unused", TETHER_DEMO_TOKEN_DELAY_MS: "0", TETHER_CREDENTIAL_OPENAI: SECRET });
-    const logger = createLogger({ level: "info", secrets: [...config.credentials.values()], destination });
+    const config = parseConfig({
+      TETHER_DATA_DIR: "unused",
+      TETHER_DEMO_TOKEN_DELAY_MS: "0",
+      TETHER_CREDENTIAL_OPENAI: SECRET,
+      TETHER_API_KEYS: API_KEY,
+    });
+    const logger = createLogger({ level: "debug", secrets: config.secrets, destination });
     tether = await createTether({ config, database: database.handle, logger, buffers: new StreamBufferRegistry() });
   });
   afterAll(async () => {
@@ -36,7 +42,7 @@ describe("structured logs", () => {
   it("stamps the request id on the request line and on the run's start, status and end lines", async () => {
     const response = await tether.app.request("/api/chat", {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", authorization: `Bearer ${API_KEY}` },
       body: JSON.stringify({ id: "logged", agentId: "assistant", messages: [userMessage("hello")] }),
     });
     await response.text();
@@ -54,6 +60,14 @@ describe("structured logs", () => {
       path: "/api/chat",
       status: 200,
     });
+  });
+
+  it("never writes the API key a request carried, whatever the request did", async () => {
+    await tether.app.request("/api/agents", { headers: { authorization: `Bearer ${API_KEY}` } });
+    await tether.app.request("/api/agents", { headers: { authorization: `Bearer ${API_KEY}x` } });
+    await tether.app.request("/api/nope", { headers: { authorization: `Bearer ${API_KEY}` } });
+    expect(lines.length).toBeGreaterThan(3);
+    expect(raw).not.toContain(API_KEY);
   });
 
   it("never writes a credential value or an authorization header", async () => {
