@@ -13,11 +13,12 @@ export default defineConfig({
   build: { outDir, emptyOutDir: true },
   server: {
     // Vite's proxy passes SSE through as it arrives, so chat and execution streams stay live in dev.
+    // Patterns are anchored so the UI's own modules (e.g. /tether-api/…) are never proxied.
     proxy: {
-      "/api": { target: server },
-      "/health": { target: server },
-      "/openapi.json": { target: server },
-      "/docs": { target: server },
+      "^/api/": { target: server },
+      "^/health$": { target: server },
+      "^/openapi\\.json$": { target: server },
+      "^/docs(/|$)": { target: server },
     },
   },
 });

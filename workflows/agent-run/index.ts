@@ -34,8 +34,9 @@ async function waitForDecisions(executionId: string, toolCallIds: string[], time
       await expireUndecided(executionId, "approval timed out");
       return;
     }
+    // The server records a decision before it wakes the hook, so a woken tool call is decided.
     woken.delete(first);
-    decided = await readDecided(executionId, toolCallIds);
+    decided = [...decided, first];
   }
 }
 
@@ -69,8 +70,8 @@ export async function agentRun(input: AgentRunInput): Promise<void> {
       if (suspended !== "suspended") return;
       await waitForDecisions(executionId, result.toolCallIds, input.approvalTimeoutMs);
       round += 1;
-      if ((await recordStatus(executionId, { status: "running", metadata: { round } })) !== "running") return;
-      await runApprovedTools({ executionId, round, toolCallIds: result.toolCallIds }, roundStream(round));
+      const tools = await runApprovedTools({ executionId, round, toolCallIds: result.toolCallIds }, roundStream(round));
+      if (tools.status !== "running") return;
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -150,7 +150,6 @@ export async function* readCurrentRound(
  * intermediate round is not an end of the run: the reader waits for the next round instead.
  */
 export async function* readWholeRun(options: DurableReaderOptions, after?: Position): AsyncGenerator<StreamEvent> {
-  const pollMs = options.pollMs ?? STATUS_POLL_MS;
   let round = after?.round ?? 0;
   let fromIndex = after ? after.index + 1 : 0;
   for (;;) {
@@ -176,16 +175,8 @@ export async function* readWholeRun(options: DurableReaderOptions, after?: Posit
       yield terminalEvent(round, lastIndex + 1, reasonOfExecution(end.execution));
       return;
     }
-    // The round ended waiting for a person: follow the run into its next round, or to its end.
-    for (;;) {
-      const current = await options.executions.get(options.execution.id);
-      if (Number(current.metadata.round ?? 0) > round) break;
-      if (isTerminal(current.status)) {
-        yield terminalEvent(round, lastIndex + 1, reasonOfExecution(current));
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
-    }
+    // The round ended waiting for a person: follow the run into its next round at once (reading a round
+    // not written yet waits for its first chunk, and ends if the run ends instead).
     round += 1;
     fromIndex = 0;
   }

@@ -2,6 +2,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { createLocalWorld } from "@workflow/world-local";
 import { createWorld as createPostgresWorld } from "@workflow/world-postgres";
+import pg from "pg";
 import { getWorld, setWorld } from "workflow/runtime";
 import type { Logger } from "../../logger";
 import { projectRoot } from "../../paths";
@@ -47,14 +48,19 @@ export async function startWorkflowRuntime(options: {
 }) {
   const handlers = await loadHandlers();
   let kind: WorldKind;
+  let pool: pg.Pool | undefined;
   if (options.database.kind === "postgres") {
     kind = "postgres";
     await setupPostgresWorld(options.database.url);
     if (options.baseUrl) process.env.WORKFLOW_LOCAL_BASE_URL = options.baseUrl;
-    setWorld(createPostgresWorld({ connectionString: options.database.url }));
+    // Our own pool, so a connection dropped under it (a restart of the database) is logged, not fatal.
+    pool = new pg.Pool({ connectionString: options.database.url, max: 10 });
+    pool.on("error", (error) => options.logger.warn({ error: error.message }, "workflow database connection lost"));
+    setWorld(createPostgresWorld({ pool, streamFlushIntervalMs: 0 }));
   } else {
     kind = "local";
-    const world = createLocalWorld({ dataDir: path.join(options.dataDir, "workflow") });
+    // Flush every stream write at once: each chunk is awaited, so a flush timer would pace the stream.
+    const world = createLocalWorld({ dataDir: path.join(options.dataDir, "workflow"), streamFlushIntervalMs: 0 });
     world.registerHandler("__wkf_workflow_", handlers.flow);
     world.registerHandler("__wkf_step_", handlers.step);
     setWorld(world);
@@ -68,6 +74,7 @@ export async function startWorkflowRuntime(options: {
     async close() {
       setWorld(undefined);
       await (world as { close?: () => Promise<void> }).close?.();
+      await pool?.end().catch(() => undefined);
     },
   };
 }

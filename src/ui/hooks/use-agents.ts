@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
-import { listAgents } from "../api/agents";
-import { describeError } from "../api/client";
-import type { Agent } from "../api/types";
+import { listAgents } from "../tether-api/agents";
+import { describeError } from "../tether-api/client";
+import type { Agent } from "../tether-api/types";
 import { useApiKey } from "./use-api-key";
 
 export function useAgents() {

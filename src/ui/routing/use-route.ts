@@ -1,12 +1,16 @@
-import { useEffect, useState } from "react";
+import { useMemo, useSyncExternalStore } from "react";
 import { parseHash, type Route } from "./routes";
 
+function subscribe(onChange: () => void) {
+  window.addEventListener("hashchange", onChange);
+  return () => window.removeEventListener("hashchange", onChange);
+}
+
+const currentHash = () => window.location.hash;
+
 export function useRoute(): Route {
-  const [route, setRoute] = useState(() => parseHash(window.location.hash));
-  useEffect(() => {
-    const update = () => setRoute(parseHash(window.location.hash));
-    window.addEventListener("hashchange", update);
-    return () => window.removeEventListener("hashchange", update);
-  }, []);
-  return route;
+  // useSyncExternalStore re-reads the hash after subscribing, so a route replaced by a child's effect
+  // (which runs before this subscription) is not missed.
+  const hash = useSyncExternalStore(subscribe, currentHash, () => "");
+  return useMemo(() => parseHash(hash), [hash]);
 }

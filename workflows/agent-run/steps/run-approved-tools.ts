@@ -1,4 +1,5 @@
 import { isToolUIPart, type UIMessage } from "ai";
+import type { ExecutionStatus } from "../../../drizzle/schema";
 import { getStepMetadata } from "workflow";
 import { toolDefinition } from "../../../src/agents/tools";
 import { createRoundWriter } from "../../../src/runs/durable/round-writer";
@@ -8,19 +9,27 @@ import { stepServices } from "../../../src/runs/durable/step-services";
 type Part = UIMessage["parts"][number];
 
 /**
- * Runs the decided tool calls of the last round and starts the next round's stream with their results.
- * Idempotent by tool call id: a tool with a side effect keys it on the id (the outbox keeps one row per
- * id), so a retry or a crash restart never repeats it. Leaves the round open for the model step.
+ * Marks the execution running again in its next round, runs the decided tool calls of the last round and
+ * starts the next round's stream with their results. Idempotent by tool call id: a tool with a side
+ * effect keys it on the id (the outbox keeps one row per id), so a retry or a crash restart never repeats
+ * it. Leaves the round open for the model step. Answers the status: anything but `running` (a cancel
+ * that came first) means the run must stop.
  */
 export async function runApprovedTools(
   input: { executionId: string; round: number; toolCallIds: string[] },
   writable: WritableStream<RoundEnvelope>,
-): Promise<void> {
+): Promise<{ status: ExecutionStatus }> {
   "use step";
   const services = stepServices();
   const { repositories } = services;
   const { stepId, attempt } = getStepMetadata();
-  const execution = await repositories.executions.mergeMetadata(input.executionId, { [attemptKey(stepId)]: attempt });
+  const resumed = await repositories.executions.tryUpdateStatus(input.executionId, {
+    status: "running",
+    metadata: { round: input.round, [attemptKey(stepId)]: attempt },
+  });
+  if (!resumed) return { status: (await repositories.executions.get(input.executionId)).status };
+  services.logger.info({ executionId: resumed.id, mode: "durable", status: "running", round: input.round }, "run status");
+  const execution = resumed;
   const approvals = (await repositories.approvals.listForExecution(execution.id)).filter((approval) =>
     input.toolCallIds.includes(approval.toolCallId),
   );
@@ -64,4 +73,5 @@ export async function runApprovedTools(
     return { ...part, ...result, ...(approval ? { approval } : {}) } as Part;
   });
   await repositories.messages.upsert(execution.conversationId, { ...message, parts });
+  return { status: "running" };
 }

@@ -1,5 +1,5 @@
 import { useId } from "react";
-import type { ExecutionMode } from "../../api/types";
+import type { ExecutionMode } from "../../tether-api/types";
 import { FieldError } from "./FieldError";
 
 const EXPLANATIONS: Record<ExecutionMode, string> = {

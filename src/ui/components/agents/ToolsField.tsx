@@ -1,5 +1,5 @@
 import { useId } from "react";
-import { TOOL_NAMES } from "../../api/types";
+import { TOOL_NAMES } from "../../tether-api/types";
 import { FieldError } from "./FieldError";
 
 const DESCRIPTIONS: Record<(typeof TOOL_NAMES)[number], string> = {

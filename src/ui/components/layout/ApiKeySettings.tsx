@@ -1,5 +1,5 @@
 import { useId, useState, type FormEvent } from "react";
-import { saveApiKey } from "../../api/api-key";
+import { saveApiKey } from "../../tether-api/api-key";
 import { useApiKey } from "../../hooks/use-api-key";
 
 /** Optional bearer token for servers with TETHER_API_KEYS or JWT auth; kept in this browser only. */

@@ -5,13 +5,14 @@ export interface SseEvent {
 
 /** Reads an SSE body event by event as it arrives (comments such as `: ping` are skipped). */
 export async function* readSseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
   let buffer = "";
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      buffer += value.replace(/\r\n?/g, "\n");
+      buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
       let boundary = buffer.indexOf("\n\n");
       while (boundary !== -1) {
         const event = parseBlock(buffer.slice(0, boundary));
