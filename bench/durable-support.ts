@@ -1,0 +1,435 @@
+/**
+ * Server side of bench/durable.ts: a whole Tether with its Workflow SDK runtime on one world (local world
+ * over PGlite, or Postgres world over a throwaway PostgreSQL database), the bench's own workflows
+ * (bench/workflows/) compiled beside it, instruments that timestamp chunks where they are produced and where they reach
+ * the world, and the client worker thread. Loopback and temp folders only; everything it creates it
+ * removes again.
+ */
+import { randomBytes } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { LanguageModelV3, LanguageModelV3StreamPart } from "@ai-sdk/provider";
+import { serve, type ServerType } from "@hono/node-server";
+import { BaseBuilder, createBaseBuilderConfig } from "@workflow/builders";
+import postgres from "postgres";
+import { getWorld } from "workflow/runtime";
+import { createDemoModel, parseDemoModelId } from "../src/agents/demo-model";
+import { parseConfig } from "../src/config";
+import { openPglite, openPostgres, type DatabaseHandle } from "../src/db/client";
+import { createLogger } from "../src/logger";
+import type { WorkflowHandlers } from "../src/runs/durable/runtime";
+import { provideStepServices, stepServices } from "../src/runs/durable/step-services";
+import { StreamBufferRegistry } from "../src/streams";
+import { createTether, type Tether } from "../src/tether";
+import type { DurableClientApi, DurableClientReply, DurableClientRequest } from "./durable-client";
+
+export { log, median, percentile, round2, sleep, summary } from "./support";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const LOOPBACK = "127.0.0.1";
+
+/** One clock for every thread of the process (CLOCK_MONOTONIC), in milliseconds. */
+export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+export type WorldKind = "local" | "postgres";
+
+// ---------------------------------------------------------------------------------------------------------
+// Builds
+
+/**
+ * `npm run build` only when dist/ is older than a source (as tests/support/build-bundles.ts does). When the
+ * build fails but Tether's workflow bundles are there, answers why, and the bench measures those bundles.
+ */
+export function buildTetherIfStale(): string | undefined {
+  try {
+    execFileSync(process.execPath, [path.join(root, "scripts", "build.mjs"), "--if-stale"], { stdio: ["ignore", 2, 2], cwd: root });
+    return undefined;
+  } catch (error) {
+    const bundles = ["workflows.mjs", "steps.mjs"].map((file) => path.join(root, "dist", "workflow", file));
+    if (!bundles.every((file) => existsSync(file))) throw error;
+    const builtAt = new Date(Math.min(...bundles.map((file) => statSync(file).mtimeMs))).toISOString();
+    return `scripts/build.mjs --if-stale failed (${String(error).split("\n")[0]}); measured the workflow bundles already in dist/workflow (built ${builtAt})`;
+  }
+}
+
+/** A workflow of bench/workflows/, compiled on its own into a temp folder. */
+export interface BenchWorkflow extends WorkflowHandlers {
+  workflowId: string;
+  /** What its queue names contain (`//./bench/workflows/<file>//`). */
+  queueMark: string;
+  buildMs: number;
+  bundleBytes: number;
+  dispose(): void;
+}
+
+/**
+ * Compiles one file of bench/workflows/ exactly as scripts/build.mjs compiles workflows/ (same BaseBuilder
+ * options; only the input files are narrowed to that one file, so each bench workflow gets a bundle of its
+ * own), into a temp folder that links the project's node_modules: the bundles' bare imports resolve to the
+ * same `workflow` modules (so the same world and step registry) as Tether's own bundles.
+ */
+export async function buildBenchWorkflow(file: string, exportName: string): Promise<BenchWorkflow> {
+  const outdir = mkdtempSync(path.join(os.tmpdir(), "tether-bench-wf-"));
+  process.once("exit", () => rmSync(outdir, { recursive: true, force: true }));
+  symlinkSync(path.join(root, "node_modules"), path.join(outdir, "node_modules"), "dir");
+  const source = path.join(root, "bench", "workflows", `${file}.ts`);
+
+  class BenchBundleBuilder extends BaseBuilder {
+    constructor() {
+      super({
+        ...createBaseBuilderConfig({ workingDir: root, dirs: ["bench/workflows"] }),
+        buildTarget: "next",
+        suppressCreateWorkflowsBundleLogs: true,
+        suppressCreateWebhookBundleLogs: true,
+        suppressCreateManifestLogs: true,
+      } as ConstructorParameters<typeof BaseBuilder>[0]);
+    }
+
+    override async build(): Promise<void> {
+      const inputFiles = (await this.getInputFiles()).filter((input) => path.resolve(input) === source);
+      if (inputFiles.length !== 1) throw new Error(`bench/workflows/${file}.ts was not found by the builder`);
+      await this.createWorkflowsBundle({
+        outfile: path.join(outdir, "workflows.mjs"),
+        bundleFinalOutput: false,
+        format: "esm",
+        inputFiles,
+      } as Parameters<BaseBuilder["createWorkflowsBundle"]>[0]);
+      await this.createStepsBundle({
+        outfile: path.join(outdir, "steps.mjs"),
+        externalizeNonSteps: true,
+        rewriteTsExtensions: true,
+        bundleTransitiveLocalStepDependencies: true,
+        format: "esm",
+        inputFiles,
+      } as Parameters<BaseBuilder["createStepsBundle"]>[0]);
+    }
+  }
+
+  const started = nowMs();
+  await new BenchBundleBuilder().build();
+  const buildMs = nowMs() - started;
+  const workflowId = `workflow//./bench/workflows/${file}//${exportName}`;
+  const bundle = readFileSync(path.join(outdir, "workflows.mjs"), "utf8");
+  if (!bundle.includes(workflowId)) throw new Error(`the bundle of bench/workflows/${file}.ts does not define ${workflowId}`);
+  const load = async (name: string) =>
+    ((await import(pathToFileURL(path.join(outdir, name)).href)) as { POST: (request: Request) => Promise<Response> }).POST;
+  return {
+    workflowId,
+    queueMark: `//./bench/workflows/${file}//`,
+    flow: await load("workflows.mjs"),
+    step: await load("steps.mjs"),
+    buildMs,
+    bundleBytes: Buffer.byteLength(bundle),
+    dispose: () => rmSync(outdir, { recursive: true, force: true }),
+  };
+}
+
+/** The bench workflow a queue delivery (local world direct call, or Postgres world HTTP POST) is for. */
+function benchWorkflowOf(request: Request, workflows: readonly BenchWorkflow[]): BenchWorkflow | undefined {
+  const queue = request.headers.get("x-vqs-queue-name") ?? "";
+  return workflows.find((workflow) => queue.includes(workflow.queueMark));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Instruments
+
+/** When the instrumented model handed each text delta to the AI SDK (the step writes it right after). */
+export interface EmittedDelta {
+  at: number;
+  delta: string;
+}
+
+/** A chunk as it reached the world (`writeToStream`/`writeToStreamMulti`, called by the SDK's flush). */
+export interface WorldWrite {
+  /** When the SDK called the world (its flush timer fired). */
+  startedAt: number;
+  /** When the world's write resolved. */
+  at: number;
+  stream: string;
+  textDelta: boolean;
+}
+
+export interface Instruments {
+  emitted: EmittedDelta[];
+  worldWrites: WorldWrite[];
+  /** Whether serialized chunks were readable as text (to tell text deltas apart at the world level). */
+  chunkTextVisible: boolean;
+  reset(): void;
+}
+
+/**
+ * Wraps a demo model so that each text delta is timestamped when the model emits it (a pass-through
+ * TransformStream: no delay, and queues roomy enough that it never waits for the consumer).
+ */
+function timedDemoModel(tokenDelayMs: number, emitted: EmittedDelta[]): LanguageModelV3 {
+  const inner = createDemoModel({ tokenDelayMs });
+  return {
+    ...inner,
+    async doStream(options) {
+      const result = await inner.doStream(options);
+      const timed = result.stream.pipeThrough(
+        new TransformStream<LanguageModelV3StreamPart, LanguageModelV3StreamPart>(
+          {
+            transform(part, controller) {
+              if (part.type === "text-delta") emitted.push({ at: nowMs(), delta: part.delta });
+              controller.enqueue(part);
+            },
+          },
+          // Roomy queues on both sides: parts are timestamped as the model emits them, never when a slow
+          // consumer finally pulls them.
+          new CountQueuingStrategy({ highWaterMark: 10_000 }),
+          new CountQueuingStrategy({ highWaterMark: 10_000 }),
+        ),
+      );
+      return { ...result, stream: timed };
+    },
+  };
+}
+
+type StreamWriter = (name: string, runId: unknown, chunk: unknown) => Promise<void>;
+type StreamMultiWriter = (name: string, runId: unknown, chunks: unknown[]) => Promise<void>;
+
+/**
+ * Installs the instruments on the started runtime: the durable steps' model settings gain a `provided`
+ * model for `demo:<ms>` ids with ms > 0 (the same demo model, timestamped), and the world's stream writes
+ * are timestamped after they complete (when a reader can first see them).
+ */
+function installInstruments(): Instruments {
+  const instruments: Instruments = {
+    emitted: [],
+    worldWrites: [],
+    chunkTextVisible: false,
+    reset() {
+      this.emitted.length = 0;
+      this.worldWrites.length = 0;
+    },
+  };
+  const services = stepServices();
+  provideStepServices({
+    ...services,
+    models: {
+      ...services.models,
+      provided: (modelId) => {
+        const demo = parseDemoModelId(modelId);
+        return demo?.tokenDelayMs ? timedDemoModel(demo.tokenDelayMs, instruments.emitted) : undefined;
+      },
+    },
+  });
+
+  const world = getWorld() as unknown as { writeToStream: StreamWriter; writeToStreamMulti?: StreamMultiWriter };
+  const decoder = new TextDecoder();
+  const isTextDelta = (chunk: unknown) => {
+    const text = typeof chunk === "string" ? chunk : chunk instanceof Uint8Array ? decoder.decode(chunk) : "";
+    if (text.includes("text-delta")) instruments.chunkTextVisible = true;
+    return text.includes("text-delta");
+  };
+  const single = world.writeToStream.bind(world);
+  world.writeToStream = async (name, runId, chunk) => {
+    const startedAt = nowMs();
+    await single(name, runId, chunk);
+    instruments.worldWrites.push({ startedAt, at: nowMs(), stream: name, textDelta: isTextDelta(chunk) });
+  };
+  if (world.writeToStreamMulti) {
+    const multi = world.writeToStreamMulti.bind(world);
+    world.writeToStreamMulti = async (name, runId, chunks) => {
+      const startedAt = nowMs();
+      await multi(name, runId, chunks);
+      const at = nowMs();
+      for (const chunk of chunks) instruments.worldWrites.push({ startedAt, at, stream: name, textDelta: isTextDelta(chunk) });
+    };
+  }
+  return instruments;
+}
+
+/** The world stream name suffix of a round namespace (`strm_<ulid>_user_<base64url(namespace)>`). */
+export const roundStreamSuffix = (round: number) => `_user_${Buffer.from(`r${round}`, "utf8").toString("base64url")}`;
+
+// ---------------------------------------------------------------------------------------------------------
+// The server
+
+export interface DurableBenchServer {
+  kind: WorldKind;
+  tether: Tether;
+  url: string;
+  instruments: Instruments;
+  startupMs: number;
+  dispose(): Promise<void>;
+}
+
+async function openDatabase(kind: WorldKind, dataDir: string) {
+  if (kind === "local") {
+    const handle = await openPglite({ dir: path.join(dataDir, "db") });
+    return { handle, url: undefined, drop: async () => undefined };
+  }
+  // A throwaway database, created and dropped as tests/support/database.ts does.
+  const adminUrl = process.env.TEST_DATABASE_URL;
+  if (!adminUrl) throw new Error("TEST_DATABASE_URL is not set");
+  const name = `tether_bench_${randomBytes(6).toString("hex")}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  try {
+    const handle = await openPostgres(url.toString(), { maxConnections: 10 });
+    return {
+      handle,
+      url: url.toString(),
+      /**
+       * The Postgres world's pg connections are still closing for a few hundred ms after its close() has
+       * resolved; dropping `with (force)` at once terminates them and the pg pool re-emits that as an
+       * 'error' event nobody listens to any more (an uncaught exception). So: wait until they are gone.
+       */
+      drop: async () => {
+        const deadline = nowMs() + 10_000;
+        for (;;) {
+          const [row] = await admin<{ open: number }[]>`select count(*)::int as open from pg_stat_activity where datname = ${name}`;
+          if (!row || row.open === 0 || nowMs() > deadline) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        await admin.unsafe(`drop database if exists ${name} with (force)`);
+        await admin.end({ timeout: 5 });
+      },
+    };
+  } catch (error) {
+    await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => undefined);
+    await admin.end({ timeout: 5 }).catch(() => undefined);
+    throw error;
+  }
+}
+
+function close(server: ServerType): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    (server as ServerType & { closeAllConnections?: () => void }).closeAllConnections?.();
+  });
+}
+
+/**
+ * Tether on one world, served on an ephemeral loopback port. Queue deliveries for the bench workflows go
+ * to their own bundles, everything else to Tether's (its app, or on the local world its registered handlers).
+ */
+export async function startDurableBenchServer(kind: WorldKind, workflows: readonly BenchWorkflow[]): Promise<DurableBenchServer> {
+  const started = nowMs();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "tether-bench-durable-"));
+  process.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
+  let database: Awaited<ReturnType<typeof openDatabase>> | undefined;
+  let server: ServerType | undefined;
+  let tether: Tether | undefined;
+  try {
+    database = await openDatabase(kind, dataDir);
+    const config = parseConfig({
+      TETHER_DATA_DIR: dataDir,
+      TETHER_DEMO_TOKEN_DELAY_MS: "0",
+      TETHER_APPROVAL_TIMEOUT: "10m",
+      LOG_LEVEL: "silent",
+      ...(database.url ? { DATABASE_URL: database.url } : {}),
+    });
+    const logger = createLogger({ level: "silent" });
+    const app = await createTether({ config, database: database.handle as DatabaseHandle, logger, buffers: new StreamBufferRegistry() });
+    tether = app;
+    const listening = await new Promise<{ server: ServerType; url: string }>((resolve) => {
+      const instance = serve(
+        {
+          fetch: (request: Request, env: unknown) => {
+            const { pathname } = new URL(request.url);
+            const bench = request.method === "POST" ? benchWorkflowOf(request, workflows) : undefined;
+            if (bench && pathname === "/.well-known/workflow/v1/flow") return bench.flow(request);
+            if (bench && pathname === "/.well-known/workflow/v1/step") return bench.step(request);
+            return app.app.fetch(request, env as never);
+          },
+          port: 0,
+          hostname: LOOPBACK,
+        },
+        (info: AddressInfo) => resolve({ server: instance, url: `http://${LOOPBACK}:${info.port}` }),
+      );
+    });
+    server = listening.server;
+    const runtime = await app.startWorkflows(kind === "postgres" ? { baseUrl: listening.url } : {});
+    if (kind === "local") {
+      // As src/runs/durable/runtime.ts registers them, with the bench workflows' deliveries split off.
+      const world = getWorld() as unknown as { registerHandler(prefix: string, handler: (request: Request) => Promise<Response>): void };
+      world.registerHandler("__wkf_workflow_", (request) => (benchWorkflowOf(request, workflows) ?? runtime.handlers).flow(request));
+      world.registerHandler("__wkf_step_", (request) => (benchWorkflowOf(request, workflows) ?? runtime.handlers).step(request));
+    }
+    const instruments = installInstruments();
+    const opened = { database, server };
+    return {
+      kind,
+      tether: app,
+      url: listening.url,
+      instruments,
+      startupMs: nowMs() - started,
+      async dispose() {
+        await app.shutdown();
+        await close(opened.server);
+        await opened.database.handle.close();
+        await opened.database.drop();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await tether?.shutdown().catch(() => undefined);
+    if (server) await close(server);
+    await database?.handle.close().catch(() => undefined);
+    await database?.drop().catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The client worker: a thread whose event loop only runs the HTTP clients (./durable-client.ts).
+
+export interface DurableClientWorker {
+  call<K extends keyof DurableClientApi>(
+    name: K,
+    ...args: Parameters<DurableClientApi[K]>
+  ): Promise<Awaited<ReturnType<DurableClientApi[K]>>>;
+  terminate(): Promise<void>;
+}
+
+export function startDurableClientWorker(): DurableClientWorker {
+  // tsx's loader hooks do not reach worker threads on Node 20: load the client through tsx's API.
+  const tsxApi = import.meta.resolve("tsx/esm/api");
+  const entry = new URL("./durable-client.ts", import.meta.url).href;
+  const worker = new Worker(
+    `import(${JSON.stringify(tsxApi)}).then(({ tsImport }) => tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}))`,
+    { eval: true },
+  );
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  let nextId = 0;
+  let failure: Error | undefined;
+  const failAll = (error: Error) => {
+    failure = error;
+    for (const entry of pending.values()) entry.reject(error);
+    pending.clear();
+  };
+  worker.on("message", (reply: DurableClientReply) => {
+    const entry = pending.get(reply.id);
+    if (!entry) return;
+    pending.delete(reply.id);
+    if (reply.ok) entry.resolve(reply.value);
+    else entry.reject(new Error(`client worker: ${reply.error}`));
+  });
+  worker.on("error", (error) => failAll(error));
+  worker.on("exit", (code) => failAll(new Error(`client worker exited (${code})`)));
+  return {
+    call(name, ...args) {
+      if (failure) return Promise.reject(failure);
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+        worker.postMessage({ id, name, args } satisfies DurableClientRequest);
+      });
+    },
+    async terminate() {
+      worker.removeAllListeners("exit");
+      await worker.terminate();
+    },
+  };
+}

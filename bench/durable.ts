@@ -1,0 +1,895 @@
+/**
+ * Durable-run benchmark: `npm run bench:durable [-- --quick]` (or BENCH_QUICK=1; `npx tsx bench/durable.ts`).
+ *
+ * One process: Tether with its Workflow SDK runtime on real loopback HTTP, the HTTP clients in a worker
+ * thread (./durable-client.ts). Runs on the local world (over an embedded PGlite in a temp folder) and, when
+ * TEST_DATABASE_URL is set, then on the Postgres world (over a throwaway database it creates and drops).
+ * Prints ONE JSON document on stdout (headline numbers of every world side by side in `summary`, details in
+ * `worlds`, method and findings in `notes`); progress goes to stderr. Per world:
+ *   1. per-step overhead: Tether's `agentRun` (a durable chat turn on demo:0 = 3 steps) vs the bench's bare
+ *      workflow with 3 trivial steps (bench/workflows/durable-bare.ts) and a control that only adds zod to the
+ *      workflow bundle (bench/workflows/durable-bare-zod.ts), in rotating order;
+ *   2. chunk write → visible to a reader on the resume route GET /api/chat/:conversationId/stream
+ *      (demo:50, `count to 60`), with a breakdown by stage; and a fast model's per-chunk cost, durable vs classic;
+ *   3. approval POST → first event of round 1 on a live GET /api/executions/:id/stream;
+ *   4. how cost grows with run length: bare runs of 1, 20 and 100 steps.
+ * The bench workflows are compiled by the bench itself into temp folders (scripts/build.mjs never sees them).
+ * Exit code: 0 when every run behaved (targets are reported, not enforced), 1 when a run was wrong or the
+ * bench failed, 2 when it ran out of time.
+ */
+import { statSync } from "node:fs";
+import os from "node:os";
+import { getRun, start } from "workflow/api";
+import { getWorld } from "workflow/runtime";
+import type { TimedEvent, TimedStream } from "./durable-client";
+import {
+  buildBenchWorkflow,
+  buildTetherIfStale,
+  log,
+  median,
+  nowMs,
+  round2,
+  roundStreamSuffix,
+  sleep,
+  startDurableBenchServer,
+  startDurableClientWorker,
+  summary,
+  type BenchWorkflow,
+  type DurableBenchServer,
+  type DurableClientWorker,
+  type WorldKind,
+} from "./durable-support";
+
+const quick = process.argv.includes("--quick") || process.env.BENCH_QUICK === "1";
+
+const settings = quick
+  ? {
+      overheadWarmUp: 1,
+      overheadRounds: 6,
+      chunkRuns: 1,
+      chunkWhatIfRuns: 0,
+      fastCount: 100,
+      fastRounds: 1,
+      approvalRuns: 5,
+      lengths: [1, 20, 100],
+      lengthRepeats: 1,
+      deadlineMs: 150_000,
+    }
+  : {
+      overheadWarmUp: 2,
+      overheadRounds: 15,
+      chunkRuns: 4,
+      chunkWhatIfRuns: 2,
+      fastCount: 300,
+      fastRounds: 3,
+      approvalRuns: 20,
+      lengths: [1, 20, 100],
+      lengthRepeats: 3,
+      deadlineMs: 900_000,
+    };
+
+/** demo:0 with send_email: the chat turns of part 1 and the approvals of part 3. */
+const FAST_AGENT = "bench-durable-0";
+/** demo:50 (timestamped by the bench's model instrument): part 2. */
+const PACED_AGENT = "bench-durable-50";
+const PACED_DELAY_MS = 50;
+const PACED_COUNT = 60;
+const CHAT_PROMPT = "hi";
+const EMAIL_PROMPT = 'use send_email with {"to":"a@example.com","subject":"s","body":"b"}';
+/** Part 3 waits a random 150–650 ms after the replay before POSTing, so that it samples every phase of
+ * whatever periodic work stands between the POST and the reader (see notes). */
+const SETTLE_MIN_MS = 150;
+const SETTLE_SPAN_MS = 500;
+const RUN_TIMEOUT_MS = 120_000;
+const RUN_POLL_MS = 10;
+
+const results: Record<string, unknown> = {
+  benchmark: "tether durable runs",
+  mode: quick ? "quick" : "full",
+  node: process.version,
+  cpus: os.availableParallelism?.() ?? os.cpus().length,
+  cpuModel: os.cpus()[0]?.model,
+  platform: `${process.platform}-${process.arch}`,
+  loadAverageAtStart: os.loadavg().map(round2),
+  startedAt: new Date().toISOString(),
+};
+const notes: string[] = [];
+/** Correctness problems (a run that failed, wrong text, a missing [DONE]…); any of them makes the exit code 1. */
+const failures: string[] = [];
+let uniqueCounter = 0;
+const uniqueId = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++uniqueCounter}`;
+
+// ---------------------------------------------------------------------------------------------------------
+// Reading a run's timings back from the world
+
+interface StepTiming {
+  name: string;
+  createdAt: number;
+  startedAt: number;
+  completedAt: number;
+}
+
+interface RunTiming {
+  runId: string;
+  status: string;
+  createdAt: number;
+  startedAt: number;
+  completedAt: number;
+  /** run created → run completed, as the world recorded it. */
+  runMs: number;
+  steps: StepTiming[];
+}
+
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+const time = (value: unknown) => (value instanceof Date ? value.getTime() : typeof value === "string" ? Date.parse(value) : Number.NaN);
+
+/** Waits (polling the world every 10 ms) for a run to end; answers the world's own timestamps of it and its steps. */
+async function waitForRun(runId: string): Promise<RunTiming> {
+  const world = getWorld();
+  const deadline = nowMs() + RUN_TIMEOUT_MS;
+  let run = await world.runs.get(runId, { resolveData: "none" });
+  while (!TERMINAL.has(run.status)) {
+    if (nowMs() > deadline) throw new Error(`run ${runId} still ${run.status} after ${RUN_TIMEOUT_MS} ms`);
+    await sleep(RUN_POLL_MS);
+    run = await world.runs.get(runId, { resolveData: "none" });
+  }
+  const steps: StepTiming[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await world.steps.list({ runId, pagination: { limit: 1000, cursor, sortOrder: "asc" }, resolveData: "none" });
+    for (const step of page.data) {
+      steps.push({
+        name: step.stepName.split("//").at(-1) ?? step.stepName,
+        createdAt: time(step.createdAt),
+        startedAt: time(step.startedAt),
+        completedAt: time(step.completedAt),
+      });
+    }
+    if (!page.hasMore || !page.cursor) break;
+    cursor = page.cursor;
+  }
+  steps.sort((a, b) => a.createdAt - b.createdAt || a.completedAt - b.completedAt);
+  const createdAt = time(run.createdAt);
+  const completedAt = time((run as { completedAt?: unknown }).completedAt);
+  return {
+    runId,
+    status: run.status,
+    createdAt,
+    startedAt: time(run.startedAt),
+    completedAt,
+    runMs: completedAt - createdAt,
+    steps,
+  };
+}
+
+/**
+ * Per step, the time from the previous step's completion (the run's creation for the first) to its own
+ * completion: the replay that decides to call it, its queue delivery, its body, and its completion event.
+ */
+function stepCycles(run: RunTiming): number[] {
+  return run.steps.map((step, index) => step.completedAt - (index === 0 ? run.createdAt : run.steps[index - 1]!.completedAt));
+}
+
+interface BenchWorkflows {
+  bare: BenchWorkflow;
+  bareZod: BenchWorkflow;
+}
+let compiled: BenchWorkflows | undefined;
+
+async function compileBenchWorkflows(): Promise<BenchWorkflows> {
+  compiled = {
+    bare: await buildBenchWorkflow("durable-bare", "bareSteps"),
+    bareZod: await buildBenchWorkflow("durable-bare-zod", "bareStepsWithZod"),
+  };
+  return compiled;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 1. Per-step overhead: Tether's steps vs trivial steps
+
+async function tetherTurn(server: DurableBenchServer, client: DurableClientWorker) {
+  const stream = await client.call("chat", {
+    baseUrl: server.url,
+    conversationId: uniqueId("overhead"),
+    agentId: FAST_AGENT,
+    text: CHAT_PROMPT,
+  });
+  if (stream.status !== 200 || !stream.executionId) throw new Error(`durable chat answered ${stream.status}`);
+  if (!stream.done) failures.push(`overhead: chat stream of ${stream.executionId} ended without [DONE]`);
+  const text = stream.events.flatMap((event) => (event.delta === undefined ? [] : [event.delta])).join("");
+  if (text !== `You said: ${CHAT_PROMPT}`) failures.push(`overhead: chat answered ${JSON.stringify(text.slice(0, 60))}`);
+  const execution = await server.tether.repositories.executions.get(stream.executionId);
+  if (!execution.workflowRunId) throw new Error(`execution ${execution.id} has no workflow run`);
+  const run = await waitForRun(execution.workflowRunId);
+  if (run.status !== "completed") failures.push(`overhead: Tether run ${run.runId} ended ${run.status}`);
+  const settled = await server.tether.repositories.executions.get(execution.id);
+  if (settled.status !== "completed") failures.push(`overhead: execution ${execution.id} ended ${settled.status}`);
+  return run;
+}
+
+async function bareRun(steps: number, workflow: BenchWorkflow = compiled!.bare) {
+  const started = await start({ workflowId: workflow.workflowId }, [{ steps }]);
+  const run = await waitForRun(started.runId);
+  if (run.status !== "completed") failures.push(`bare run ${run.runId} (${steps} steps) ended ${run.status}`);
+  if (run.steps.length !== steps) failures.push(`bare run ${run.runId}: ${run.steps.length} steps, expected ${steps}`);
+  return run;
+}
+
+type Side = "tether" | "bare" | "bareZod";
+
+async function stepOverhead(server: DurableBenchServer, client: DurableClientWorker) {
+  log(`[${server.kind}] 1. step overhead: warm-up (${settings.overheadWarmUp} of each)`);
+  let shape: string[] = [];
+  for (let index = 0; index < settings.overheadWarmUp; index++) {
+    shape = (await tetherTurn(server, client)).steps.map((step) => step.name);
+    await bareRun(3);
+    await bareRun(3, compiled!.bareZod);
+  }
+  const stepsPerTurn = shape.length;
+  const runs: Record<Side, RunTiming[]> = { tether: [], bare: [], bareZod: [] };
+  const pairedRatios: number[] = [];
+  const sides: Side[] = ["tether", "bare", "bareZod"];
+  for (let round = 0; round < settings.overheadRounds; round++) {
+    // Rotated every round (T B Z, B Z T, Z T B, …) so that drift in machine load hits every side alike.
+    const order = sides.map((_, index) => sides[(index + round) % sides.length]!);
+    const pair: Partial<Record<Side, RunTiming>> = {};
+    for (const side of order) {
+      const run =
+        side === "tether"
+          ? await tetherTurn(server, client)
+          : await bareRun(stepsPerTurn, side === "bare" ? compiled!.bare : compiled!.bareZod);
+      pair[side] = run;
+      runs[side].push(run);
+    }
+    pairedRatios.push(pair.tether!.runMs / pair.bare!.runMs);
+    log(
+      `[${server.kind}] 1. round ${round + 1}/${settings.overheadRounds}: Tether turn ${pair.tether!.runMs} ms, ` +
+        `bare ${stepsPerTurn} steps ${pair.bare!.runMs} ms, bare+zod ${pair.bareZod!.runMs} ms`,
+    );
+  }
+  const names = runs.tether[0]?.steps.map((step) => step.name) ?? [];
+  if (names.join(",") !== "recordStatus,runModelRound,recordStatus") {
+    notes.push(`step overhead: agentRun's chat turn ran the steps ${names.join(", ")}; recordStatus positions were taken from that`);
+  }
+  const recordStatusAt = names.flatMap((name, index) => (name === "recordStatus" ? [index] : []));
+  const at = (list: RunTiming[], positions: number[], measure: (run: RunTiming, index: number) => number) =>
+    list.flatMap((run) => positions.filter((index) => index < run.steps.length).map((index) => measure(run, index)));
+  const cycle = (run: RunTiming, index: number) => stepCycles(run)[index]!;
+  const body = (run: RunTiming, index: number) => run.steps[index]!.completedAt - run.steps[index]!.startedAt;
+  const dispatch = (run: RunTiming, index: number) =>
+    run.steps[index]!.startedAt - (index === 0 ? run.createdAt : run.steps[index - 1]!.completedAt);
+  const tail = (run: RunTiming) => run.completedAt - (run.steps.at(-1)?.completedAt ?? run.createdAt);
+  const describe = (side: Side, what: string, bundleBytes: number | undefined) => {
+    const list = runs[side];
+    return {
+      what,
+      workflowBundleBytes: bundleBytes,
+      stepsPerRun: list[0]?.steps.length,
+      runMs: summary(list.map((run) => run.runMs)),
+      msPerStep: summary(list.map((run) => run.runMs / run.steps.length)),
+      // The recordStatus positions (first and last step) of agentRun, and the same positions of the bare runs.
+      cycleMs: summary(at(list, recordStatusAt, cycle)),
+      dispatchMs: summary(at(list, recordStatusAt, dispatch)),
+      bodyMs: summary(at(list, recordStatusAt, body)),
+      finalReplayMs: summary(list.map(tail)),
+      byPosition: Array.from({ length: stepsPerTurn }, (_, index) => ({
+        step: list[0]?.steps[index]?.name,
+        cycleMs: round2(median(at(list, [index], cycle))),
+        dispatchMs: round2(median(at(list, [index], dispatch))),
+        bodyMs: round2(median(at(list, [index], body))),
+      })),
+    };
+  };
+  const cycleMedian = (side: Side) => median(at(runs[side], recordStatusAt, cycle));
+  const perStepMedian = (side: Side) => median(runs[side].map((run) => run.runMs / run.steps.length));
+  const ratio = cycleMedian("tether") / cycleMedian("bare");
+  return {
+    rounds: settings.overheadRounds,
+    order: "rotated per round (Tether, bare, bare+zod; then bare, bare+zod, Tether; …); warm-up runs of each first, not counted; runs never overlap",
+    tether: describe(
+      "tether",
+      `durable POST /api/chat on demo:0 with "${CHAT_PROMPT}" (agentRun: ${names.join(" → ")}); the client worker reads the response to the end`,
+      tetherBundleBytes(),
+    ),
+    bare: describe(
+      "bare",
+      `bench/workflows/durable-bare.ts bareSteps({ steps: ${stepsPerTurn} }) started with start() in-process; each step returns 1`,
+      compiled!.bare.bundleBytes,
+    ),
+    bareWithZod: describe(
+      "bareZod",
+      "bench/workflows/durable-bare-zod.ts: the same trivial steps, but the workflow module imports zod for a hook schema as workflows/agent-run/hooks/approval.ts does",
+      compiled!.bareZod.bundleBytes,
+    ),
+    ratio: {
+      recordStatusVsTrivialStep: round2(ratio),
+      recordStatusVsTrivialStepWithZodInBundle: round2(cycleMedian("tether") / cycleMedian("bareZod")),
+      zodInBundleVsBare: round2(cycleMedian("bareZod") / cycleMedian("bare")),
+      wholeRunPerStep: round2(perStepMedian("tether") / perStepMedian("bare")),
+      pairedWholeRun: summary(pairedRatios),
+    },
+    target: "recordStatusVsTrivialStep <= 1.25",
+    pass: ratio <= 1.25,
+  };
+}
+
+function tetherBundleBytes(): number | undefined {
+  try {
+    return statSync(new URL("../dist/workflow/workflows.mjs", import.meta.url)).size;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 2. Chunk write → visible on the resume route
+
+/** Reads a round's namespace straight from the world in this thread, timestamping each text delta. */
+async function readWorldRound(runId: string, round: number, deadlineAt: number): Promise<TimedEvent[]> {
+  const events: TimedEvent[] = [];
+  const reader = getRun(runId)
+    .getReadable<{ chunk: { type: string; delta?: string } }>({ namespace: `r${round}` })
+    .getReader();
+  try {
+    for (;;) {
+      const next = await Promise.race([reader.read(), sleep(Math.max(0, deadlineAt - nowMs())).then(() => "timeout" as const)]);
+      if (next === "timeout") throw new Error(`world reader of ${runId} r${round} timed out`);
+      if (next.done) break;
+      const at = nowMs();
+      const { chunk } = next.value;
+      events.push({ at, id: undefined, type: chunk.type, delta: chunk.delta });
+      if (chunk.type === "data-terminal") break;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return events;
+}
+
+const deltasOf = (events: TimedEvent[] | undefined) => (events ?? []).filter((event) => event.type === "text-delta");
+
+/**
+ * Runs `work` with the world's `streamFlushIntervalMs` (how long the SDK buffers a step's stream writes
+ * before calling the world; 10 ms when unset) set to `ms`: a what-if for a setting Tether does not pass.
+ */
+async function withStreamFlushInterval<T>(ms: number | undefined, work: () => Promise<T>): Promise<T> {
+  if (ms === undefined) return work();
+  const world = getWorld() as { streamFlushIntervalMs?: number };
+  const had = Object.prototype.hasOwnProperty.call(world, "streamFlushIntervalMs");
+  const previous = world.streamFlushIntervalMs;
+  world.streamFlushIntervalMs = ms;
+  try {
+    return await work();
+  } finally {
+    if (had) world.streamFlushIntervalMs = previous;
+    else delete world.streamFlushIntervalMs;
+  }
+}
+
+async function chunkLatency(server: DurableBenchServer, client: DurableClientWorker) {
+  const measured = await measureChunkLatency(server, client, settings.chunkRuns, "");
+  const whatIf =
+    settings.chunkWhatIfRuns > 0
+      ? await withStreamFlushInterval(0, () => measureChunkLatency(server, client, settings.chunkWhatIfRuns, " (what-if streamFlushIntervalMs 0)"))
+      : undefined;
+  return {
+    ...measured,
+    whatIfStreamFlushIntervalMs0: whatIf && {
+      runs: whatIf.runs,
+      writeToResumeRouteMs: whatIf.writeToResumeRouteMs,
+      sdkCallsWorldWriteMs: whatIf.breakdownFromModelEmitMs.sdkCallsWorldWrite,
+    },
+    fastModel: await fastModelThroughput(server, client),
+  };
+}
+
+async function measureChunkLatency(server: DurableBenchServer, client: DurableClientWorker, runs: number, label: string) {
+  const { instruments } = server;
+  const lag = {
+    worldWriteCalled: [] as number[],
+    worldWriteDone: [] as number[],
+    worldReader: [] as number[],
+    resumeRoute: [] as number[],
+    chatRoute: [] as number[],
+  };
+  const gaps = { worldWriteDuration: [] as number[], worldReaderToResumeRoute: [] as number[] };
+  let live = 0;
+  let replayed = 0;
+  let noContent = 0;
+  const expected = Array.from({ length: PACED_COUNT }, (_, index) => String(index + 1)).join(" ");
+  for (let run = 0; run < runs; run++) {
+    log(`[${server.kind}] 2. chunk latency run ${run + 1}/${runs}${label}: count to ${PACED_COUNT} on demo:${PACED_DELAY_MS}`);
+    instruments.reset();
+    const conversationId = uniqueId("chunks");
+    const clientDone = client.call("chatWithResume", {
+      baseUrl: server.url,
+      conversationId,
+      agentId: PACED_AGENT,
+      text: `count to ${PACED_COUNT}`,
+      retryMs: 5,
+      maxAttempts: 1000,
+    });
+    // The in-process world reader: opened as soon as the run exists.
+    const deadlineAt = nowMs() + 60_000;
+    let runId: string | undefined;
+    while (!runId && nowMs() < deadlineAt) {
+      const latest = await server.tether.repositories.executions.latestForConversation(conversationId).catch(() => undefined);
+      runId = latest?.workflowRunId ?? undefined;
+      if (!runId) await sleep(2);
+    }
+    if (!runId) throw new Error(`chunk run ${run}: no workflow run appeared`);
+    const worldEvents = await readWorldRound(runId, 0, deadlineAt);
+    const { original, resumed, noContent: retries } = await clientDone;
+    noContent += retries;
+    if (!resumed) {
+      failures.push(`chunks run ${run}: the resume route never answered 200`);
+      continue;
+    }
+    for (const [who, stream] of [["chat", original], ["resume", resumed]] as const) {
+      const text = deltasOf(stream.events).map((event) => event.delta).join("");
+      if (stream.status !== 200 || !stream.done || text !== expected) {
+        failures.push(`chunks run ${run} ${who}: status ${stream.status}, [DONE] ${stream.done}, text starts ${JSON.stringify(text.slice(0, 20))}`);
+      }
+    }
+    const emitted = [...instruments.emitted];
+    const r0 = `${runId.replace("wrun_", "strm_")}${roundStreamSuffix(0)}`;
+    const writes = instruments.worldWrites.filter((write) => write.stream === r0 && write.textDelta);
+    const worldDeltas = deltasOf(worldEvents);
+    const resumeDeltas = deltasOf(resumed.events);
+    const chatDeltas = deltasOf(original.events);
+    if (emitted.length !== PACED_COUNT || resumeDeltas.length !== PACED_COUNT || worldDeltas.length !== PACED_COUNT) {
+      failures.push(
+        `chunks run ${run}: ${emitted.length} deltas emitted, ${worldDeltas.length} read from the world, ${resumeDeltas.length} on the resume route`,
+      );
+      continue;
+    }
+    for (let index = 0; index < PACED_COUNT; index++) {
+      const produced = emitted[index]!;
+      if (resumeDeltas[index]!.delta !== produced.delta) {
+        failures.push(`chunks run ${run}: delta ${index} is ${JSON.stringify(resumeDeltas[index]!.delta)} on the resume route, ${JSON.stringify(produced.delta)} at the model`);
+        break;
+      }
+      // Only deltas produced after the resume route answered were read live; the rest were a replay.
+      if (produced.at < resumed.headersAt) {
+        replayed += 1;
+        continue;
+      }
+      live += 1;
+      lag.resumeRoute.push(resumeDeltas[index]!.at - produced.at);
+      lag.worldReader.push(worldDeltas[index]!.at - produced.at);
+      if (chatDeltas[index]) lag.chatRoute.push(chatDeltas[index]!.at - produced.at);
+      if (writes.length === PACED_COUNT) {
+        lag.worldWriteCalled.push(writes[index]!.startedAt - produced.at);
+        lag.worldWriteDone.push(writes[index]!.at - produced.at);
+        gaps.worldWriteDuration.push(writes[index]!.at - writes[index]!.startedAt);
+      }
+      gaps.worldReaderToResumeRoute.push(resumeDeltas[index]!.at - worldDeltas[index]!.at);
+    }
+    await waitForRun(runId);
+  }
+  if (!instruments.chunkTextVisible) {
+    notes.push("chunks: serialized chunks were not readable as text at the world, so worldWrite lags are missing");
+  }
+  return {
+    model: `demo:${PACED_DELAY_MS}`,
+    prompt: `count to ${PACED_COUNT}`,
+    runs,
+    liveDeltas: live,
+    replayedDeltas: replayed,
+    resumeRoute204sBeforeRunning: noContent,
+    route: "GET /api/chat/:conversationId/stream, opened right after POST /api/chat answered (retried every 5 ms while 204)",
+    writeToResumeRouteMs: summary(lag.resumeRoute),
+    breakdownFromModelEmitMs: {
+      sdkCallsWorldWrite: summary(lag.worldWriteCalled),
+      worldWriteResolved: summary(lag.worldWriteDone),
+      inProcessWorldReader: summary(lag.worldReader),
+      resumeRoute: summary(lag.resumeRoute),
+      chatRoute: summary(lag.chatRoute),
+    },
+    stagesMs: {
+      worldWriteDuration: summary(gaps.worldWriteDuration),
+      inProcessWorldReaderToResumeRoute: summary(gaps.worldReaderToResumeRoute),
+    },
+  };
+}
+
+/**
+ * How fast a fast model's chunks get through a durable round: `count to n` on demo:0, POST /api/chat to its
+ * [DONE], durable vs the same agent in classic mode (executionMode override), alternating.
+ */
+async function fastModelThroughput(server: DurableBenchServer, client: DurableClientWorker) {
+  const n = settings.fastCount;
+  const expected = Array.from({ length: n }, (_, index) => String(index + 1)).join(" ");
+  type Variant = "durable" | "classic" | "durableFlush0";
+  const variants: Variant[] = ["durable", "classic", "durableFlush0"];
+  const timings: Record<Variant, { ms: number[]; events: number[] }> = {
+    durable: { ms: [], events: [] },
+    classic: { ms: [], events: [] },
+    durableFlush0: { ms: [], events: [] },
+  };
+  for (let round = 0; round < settings.fastRounds; round++) {
+    const order = variants.map((_, index) => variants[(index + round) % variants.length]!);
+    for (const variant of order) {
+      const mode = variant === "classic" ? "classic" : "durable";
+      const stream = await withStreamFlushInterval(variant === "durableFlush0" ? 0 : undefined, async () => {
+        const answered = await client.call("chat", {
+          baseUrl: server.url,
+          conversationId: uniqueId(`fast-${variant}`),
+          agentId: FAST_AGENT,
+          text: `count to ${n}`,
+          executionMode: mode,
+        });
+        if (mode === "durable" && answered.executionId) {
+          const execution = await server.tether.repositories.executions.get(answered.executionId);
+          if (execution.workflowRunId) await waitForRun(execution.workflowRunId);
+        }
+        return answered;
+      });
+      const text = deltasOf(stream.events).map((event) => event.delta).join("");
+      if (stream.status !== 200 || !stream.done || text !== expected) {
+        failures.push(`fast model ${variant}: status ${stream.status}, [DONE] ${stream.done}, text starts ${JSON.stringify(text.slice(0, 20))}`);
+        continue;
+      }
+      timings[variant].ms.push(stream.endedAt - stream.startedAt);
+      timings[variant].events.push(stream.events.length);
+    }
+    const last = (variant: Variant) => round2(timings[variant].ms.at(-1) ?? Number.NaN);
+    log(
+      `[${server.kind}] 2. fast model round ${round + 1}/${settings.fastRounds}: durable ${last("durable")} ms, ` +
+        `classic ${last("classic")} ms, durable with streamFlushIntervalMs 0 ${last("durableFlush0")} ms`,
+    );
+  }
+  const describe = (variant: Variant) => ({
+    turnMs: summary(timings[variant].ms),
+    msPerEvent: round2(median(timings[variant].ms.map((ms, index) => ms / timings[variant].events[index]!))),
+  });
+  return {
+    what:
+      `count to ${n} on demo:0 through POST /api/chat, request sent → [DONE] read by the client worker; the same agent ` +
+      "durable, classic (executionMode override), and durable with the world's streamFlushIntervalMs set to 0 (what-if)",
+    rounds: settings.fastRounds,
+    sseEventsPerTurn: median(timings.durable.events),
+    durable: describe("durable"),
+    classic: describe("classic"),
+    whatIfDurableStreamFlushIntervalMs0: describe("durableFlush0"),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 3. Approval POST → first event of round 1
+
+async function waitForSuspension(server: DurableBenchServer, executionId: string) {
+  const deadline = nowMs() + RUN_TIMEOUT_MS;
+  for (;;) {
+    const execution = await server.tether.repositories.executions.get(executionId);
+    if (execution.status === "suspended") {
+      const [pending] = await server.tether.repositories.approvals.pendingFor([executionId]);
+      if (pending) return { execution, toolCallId: pending.toolCallId };
+    } else if (execution.status !== "running") {
+      throw new Error(`execution ${executionId} ended ${execution.status} before suspending`);
+    }
+    if (nowMs() > deadline) throw new Error(`execution ${executionId} did not suspend`);
+    await sleep(5);
+  }
+}
+
+async function approvalLatency(server: DurableBenchServer, client: DurableClientWorker) {
+  const endToEnd: number[] = [];
+  const postAnswered: number[] = [];
+  const toFirstWrite: number[] = [];
+  const writeToReader: number[] = [];
+  const runTotal: number[] = [];
+  const runSteps: number[] = [];
+  for (let run = 0; run < settings.approvalRuns; run++) {
+    const chat: TimedStream = await client.call("chat", {
+      baseUrl: server.url,
+      conversationId: uniqueId("approval"),
+      agentId: FAST_AGENT,
+      text: EMAIL_PROMPT,
+    });
+    if (chat.status !== 200 || !chat.executionId) throw new Error(`approval chat answered ${chat.status}`);
+    const { execution, toolCallId } = await waitForSuspension(server, chat.executionId);
+    server.instruments.reset();
+    const settleMs = SETTLE_MIN_MS + Math.random() * SETTLE_SPAN_MS;
+    const outcome = await client.call("approve", { baseUrl: server.url, executionId: execution.id, toolCallId, settleMs });
+    if (outcome.postStatus !== 200) failures.push(`approval run ${run}: POST answered ${outcome.postStatus} ${outcome.postBody ?? ""}`);
+    if (!outcome.firstRoundOne) {
+      failures.push(`approval run ${run}: no round-1 event (last events ${outcome.lastEventTypes.join(", ")})`);
+      continue;
+    }
+    if (!outcome.done) failures.push(`approval run ${run}: the execution stream ended without [DONE]`);
+    const latency = outcome.firstRoundOne.at - outcome.postSentAt;
+    endToEnd.push(latency);
+    postAnswered.push(outcome.postAnsweredAt - outcome.postSentAt);
+    const r1 = `${execution.workflowRunId!.replace("wrun_", "strm_")}${roundStreamSuffix(1)}`;
+    const firstWrite = server.instruments.worldWrites.find((write) => write.stream === r1);
+    if (firstWrite) {
+      toFirstWrite.push(firstWrite.at - outcome.postSentAt);
+      writeToReader.push(outcome.firstRoundOne.at - firstWrite.at);
+    }
+    const timing = await waitForRun(execution.workflowRunId!);
+    if (timing.status !== "completed") failures.push(`approval run ${run}: run ended ${timing.status}`);
+    runTotal.push(timing.runMs);
+    runSteps.push(timing.steps.length);
+    log(
+      `[${server.kind}] 3. approval ${run + 1}/${settings.approvalRuns}: POST → first round-1 event ${round2(latency)} ms` +
+        (firstWrite ? ` (written to the world after ${round2(firstWrite.at - outcome.postSentAt)} ms)` : ""),
+    );
+  }
+  return {
+    runs: settings.approvalRuns,
+    samples: endToEnd.length,
+    what:
+      "POST /api/executions/:id/approvals/:toolCallId sent by the client worker → first SSE event with offset 1.* " +
+      "on a GET /api/executions/:id/stream it opened before (after the replay of round 0 plus a random 150–650 ms)",
+    postToFirstRoundOneEventMs: summary(endToEnd),
+    postResponseMs: summary(postAnswered),
+    breakdown: {
+      postToFirstRoundOneChunkWrittenMs: summary(toFirstWrite),
+      writtenToSeenByReaderMs: summary(writeToReader),
+    },
+    wholeRun: { runMsIncludingWaitForApproval: summary(runTotal), steps: summary(runSteps) },
+    target: "reported only",
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 4. Cost against run length
+
+async function runLength(server: DurableBenchServer) {
+  const byLength = new Map<number, RunTiming[]>();
+  for (let repeat = 0; repeat < settings.lengthRepeats; repeat++) {
+    const order = repeat % 2 === 0 ? settings.lengths : [...settings.lengths].reverse();
+    for (const steps of order) {
+      const run = await bareRun(steps);
+      byLength.set(steps, [...(byLength.get(steps) ?? []), run]);
+      log(`[${server.kind}] 4. bare run of ${steps} steps: ${run.runMs} ms (${round2(run.runMs / steps)} ms/step)`);
+    }
+  }
+  return {
+    workflow: "bench/workflows/durable-bare.ts bareSteps({ steps: n }): n trivial steps in sequence",
+    repeats: settings.lengthRepeats,
+    lengths: Object.fromEntries(
+      [...byLength.entries()].map(([steps, runs]) => {
+        const cycles = runs.map(stepCycles);
+        const window = Math.min(10, steps);
+        return [
+          String(steps),
+          {
+            totalMs: summary(runs.map((run) => run.runMs)),
+            msPerStep: round2(median(runs.map((run) => run.runMs / steps))),
+            firstStepsCycleMs: round2(median(cycles.flatMap((list) => list.slice(0, window)))),
+            lastStepsCycleMs: round2(median(cycles.flatMap((list) => list.slice(-window)))),
+            cycleWindow: window,
+          },
+        ];
+      }),
+    ),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+async function createAgents(server: DurableBenchServer) {
+  for (const [id, model, tools] of [
+    [FAST_AGENT, "demo:0", ["send_email"]],
+    [PACED_AGENT, `demo:${PACED_DELAY_MS}`, []],
+  ] as const) {
+    const response = await fetch(`${server.url}/api/agents`, {
+      method: "POST",
+      signal: AbortSignal.timeout(30_000),
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id, name: `bench ${id}`, model, tools, executionMode: "durable" }),
+    });
+    if (response.status !== 201) throw new Error(`creating agent ${id} answered ${response.status}: ${await response.text()}`);
+  }
+}
+
+/** Measures one world into `section` (already part of the results, so a watchdog exit still prints what was measured). */
+async function benchWorld(kind: WorldKind, client: DurableClientWorker, section: WorldSection) {
+  const started = nowMs();
+  log(`[${kind}] starting Tether on the ${kind} world`);
+  const server = await startDurableBenchServer(kind, [compiled!.bare, compiled!.bareZod]);
+  section.startupMs = Math.round(server.startupMs);
+  try {
+    await createAgents(server);
+    section.stepOverhead = await stepOverhead(server, client);
+    section.chunkLatency = await chunkLatency(server, client);
+    section.approvalLatency = await approvalLatency(server, client);
+    section.runLength = await runLength(server);
+  } catch (error) {
+    section.error = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    failures.push(`[${kind}] ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    await server.dispose().catch((error: unknown) => log(`[${kind}] dispose failed: ${String(error)}`));
+  }
+  section.durationMs = Math.round(nowMs() - started);
+}
+
+interface WorldSection {
+  world: WorldKind;
+  database: string;
+  startupMs: number;
+  stepOverhead?: Awaited<ReturnType<typeof stepOverhead>>;
+  chunkLatency?: Awaited<ReturnType<typeof chunkLatency>>;
+  approvalLatency?: Awaited<ReturnType<typeof approvalLatency>>;
+  runLength?: Awaited<ReturnType<typeof runLength>>;
+  error?: string;
+  durationMs?: number;
+}
+
+/** The headline numbers of every world side by side. */
+function sideBySide(worlds: Partial<Record<WorldKind, WorldSection>>) {
+  const pick = <T>(read: (section: WorldSection) => T) =>
+    Object.fromEntries(Object.entries(worlds).map(([kind, section]) => [kind, read(section)]));
+  return {
+    "1. step overhead: recordStatus cycle vs trivial step cycle, medians in ms (target ratio <= 1.25)": pick((s) => ({
+      tetherRecordStatus: s.stepOverhead?.tether.cycleMs.p50,
+      bareTrivialStep: s.stepOverhead?.bare.cycleMs.p50,
+      bareTrivialStepZodInBundle: s.stepOverhead?.bareWithZod.cycleMs.p50,
+      ratio: s.stepOverhead?.ratio.recordStatusVsTrivialStep,
+      ratioAgainstZodControl: s.stepOverhead?.ratio.recordStatusVsTrivialStepWithZodInBundle,
+      wholeRunMsPerStep: { tether: s.stepOverhead?.tether.msPerStep.p50, bare: s.stepOverhead?.bare.msPerStep.p50 },
+      pass: s.stepOverhead?.pass,
+    })),
+    "2. chunk written (model emit) -> visible on the resume route, ms": pick((s) => ({
+      ...s.chunkLatency?.writeToResumeRouteMs,
+      fastModelMsPerEvent: {
+        durable: s.chunkLatency?.fastModel.durable.msPerEvent,
+        classic: s.chunkLatency?.fastModel.classic.msPerEvent,
+      },
+    })),
+    "3. approval POST -> first round-1 event, ms": pick((s) => ({
+      ...s.approvalLatency?.postToFirstRoundOneEventMs,
+      firstChunkWrittenP50: s.approvalLatency?.breakdown.postToFirstRoundOneChunkWrittenMs.p50,
+    })),
+    "4. bare run length -> total ms (median) / ms per step": pick((s) =>
+      Object.fromEntries(
+        Object.entries(s.runLength?.lengths ?? {}).map(([steps, value]) => [steps, { totalMs: value.totalMs.p50, msPerStep: value.msPerStep }]),
+      ),
+    ),
+  };
+}
+
+/** What each number measures (printed with every run). */
+function methodNotes(): string[] {
+  return [
+    "clocks: the bench's instruments and the client worker share process.hrtime (one monotonic clock for all threads); " +
+      "run and step times come from the world's own records (createdAt/startedAt/completedAt, millisecond resolution)",
+    "1. step overhead — Tether side: a durable POST /api/chat (agent on demo:0, prompt \"hi\") runs agentRun as 3 steps: " +
+      "recordStatus(running) → runModelRound → recordStatus(completed). Bare side: bareSteps({ steps: 3 }) of " +
+      "bench/workflows/durable-bare.ts, 3 steps that return 1, started with start() on the same world. A step's cycle = its " +
+      "completedAt minus the previous step's completedAt (the run's createdAt for the first): the workflow replay that " +
+      "schedules it, its queue delivery, its body and its completion event. The ratio compares the cycles of the two " +
+      "recordStatus steps (positions 1 and 3) with the trivial steps at the same positions (medians); dispatchMs = replay + " +
+      "queue delivery, bodyMs = step startedAt → completedAt. wholeRunPerStep = (run createdAt → completedAt) / steps, which " +
+      "also counts runModelRound's streaming. bareWithZod is a control: the bare steps in a workflow module that imports zod " +
+      "for a hook schema, as agentRun's does, to show what carrying zod in the workflow bundle costs per replay",
+    "2. chunk latency — the demo:50 model is wrapped (through the step services' ModelSettings.provided hook; same demo " +
+      "model) to timestamp each text delta when it is emitted, which is when runModelRound writes it (its writer.write " +
+      "follows within the same turn of the loop); world.writeToStream/writeToStreamMulti are wrapped to timestamp when the " +
+      "SDK hands the chunk to the world and when that resolves; a second reader reads the r0 namespace straight from the " +
+      "world in-process (getRun().getReadable); the resume-route reader (GET /api/chat/:id/stream, opened right after the " +
+      "POST answered) and the original chat response are read in the worker thread. Deltas are matched by position (the " +
+      "texts are checked); only deltas emitted after the resume route answered count (live, not replayed)",
+    "2. fastModel — the same agent at demo:0 with count to n: durable vs classic vs durable with the world's " +
+      "streamFlushIntervalMs set to 0 at runtime (a what-if; Tether does not pass that setting)",
+    "3. approval latency — each run: a durable chat with the send_email prompt (demo:0), wait for `suspended`, open GET " +
+      "/api/executions/:id/stream in the worker, let it replay round 0, wait a random 150–650 ms (so periodic work is " +
+      "sampled at every phase), POST the approval, time until the first event whose SSE id starts with `1.`. The breakdown " +
+      "uses the world-write instrument: POST → first chunk of namespace r1 written, then written → seen by the reader",
+    "4. run length — bare runs only: the demo model answers with text after a tool result, so a Tether run has at most " +
+      "one approval round and longer Tether runs cannot be produced without a different model; Tether's 3-step turn " +
+      "(part 1) and 9-step approval run (part 3, wholeRun) are the Tether data points. firstStepsCycleMs/lastStepsCycleMs " +
+      "are the median cycles of the first and last 10 steps: the growth is the replay of a longer event log",
+    "one process: Tether, PGlite (local world) or the postgres.js/pg pools (Postgres world), the SDK's queue and the " +
+      "steps share the main thread; the HTTP clients run in a worker thread; compare ratios more than absolute numbers",
+  ];
+}
+
+/** Observations derived from this run's numbers. */
+function findingNotes(worlds: Partial<Record<WorldKind, WorldSection>>): string[] {
+  const found: string[] = [];
+  for (const [kind, section] of Object.entries(worlds)) {
+    const overhead = section.stepOverhead;
+    if (overhead && overhead.ratio.zodInBundleVsBare > 1.25) {
+      found.push(
+        `[${kind}] a trivial step costs ${overhead.ratio.zodInBundleVsBare}x as much when the workflow bundle carries zod ` +
+          `(bundle ${overhead.bareWithZod.workflowBundleBytes} vs ${overhead.bare.workflowBundleBytes} bytes; Tether's is ` +
+          `${overhead.tether.workflowBundleBytes}): the SDK evaluates the whole bundle in a fresh VM context on every replay`,
+      );
+    }
+    const fast = section.chunkLatency?.fastModel;
+    if (fast && fast.durable.msPerEvent > 5 * fast.classic.msPerEvent) {
+      found.push(
+        `[${kind}] a fast model's chunks cross a durable round at ${fast.durable.msPerEvent} ms each (classic ` +
+          `${fast.classic.msPerEvent} ms; durable with streamFlushIntervalMs 0: ${fast.whatIfDurableStreamFlushIntervalMs0.msPerEvent} ms): ` +
+          "each awaited write waits for the SDK's flush timer, one chunk per flush",
+      );
+    }
+    const approval = section.approvalLatency;
+    const lag = approval?.breakdown.writtenToSeenByReaderMs;
+    if (lag?.p50 !== null && lag?.p50 !== undefined && lag.p50 > 50) {
+      found.push(
+        `[${kind}] after an approval the first round-1 chunk is in the world ${approval!.breakdown.postToFirstRoundOneChunkWrittenMs.p50} ms ` +
+          `(median) after the POST, and reaches the execution-stream reader ${lag.p50} ms later (p95 ${lag.p95}): ` +
+          "readWholeRun polls the execution row every 500 ms before it opens the next round",
+      );
+    }
+  }
+  return found;
+}
+
+/** JSON.stringify(value, null, 2), except that anything fitting on one line of ~120 characters stays on one. */
+function formatJson(value: unknown, indent = ""): string {
+  const oneLine = JSON.stringify(value) ?? "null";
+  if (value === null || typeof value !== "object" || indent.length + oneLine.length <= 120) return oneLine;
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) return `[\n${value.map((item) => inner + formatJson(item ?? null, inner)).join(",\n")}\n${indent}]`;
+  const fields = Object.entries(value).filter(([, field]) => field !== undefined);
+  return `{\n${fields.map(([key, field]) => `${inner}${JSON.stringify(key)}: ${formatJson(field, inner)}`).join(",\n")}\n${indent}}`;
+}
+
+const benchStart = nowMs();
+
+function emit(exitCode: number): never {
+  results.durationMs = Math.round(nowMs() - benchStart);
+  results.loadAverageAtEnd = os.loadavg().map(round2);
+  results.correctnessFailures = failures.slice(0, 20);
+  results.notes = notes;
+  process.stdout.write(`${formatJson(results)}\n`);
+  process.exit(exitCode);
+}
+
+async function main() {
+  const watchdog = setTimeout(() => {
+    results.error = `ran out of time after ${settings.deadlineMs} ms`;
+    try {
+      results.summary = sideBySide(results.worlds as Partial<Record<WorldKind, WorldSection>>);
+    } catch {
+      // a partial world: its sections are printed as they are
+    }
+    emit(2);
+  }, settings.deadlineMs);
+  log(`mode ${quick ? "quick" : "full"}; building dist/ if stale and the bare workflow`);
+  const buildProblem = buildTetherIfStale();
+  if (buildProblem) {
+    notes.push(buildProblem);
+    log(buildProblem);
+  }
+  const workflows = await compileBenchWorkflows();
+  results.benchWorkflowsBuildMs = Math.round(workflows.bare.buildMs + workflows.bareZod.buildMs);
+  const client = startDurableClientWorker();
+  const kinds: WorldKind[] = process.env.TEST_DATABASE_URL ? ["local", "postgres"] : ["local"];
+  if (!process.env.TEST_DATABASE_URL) notes.push("TEST_DATABASE_URL is not set: the Postgres world was not measured");
+  const worlds: Partial<Record<WorldKind, WorldSection>> = {};
+  results.summary = undefined;
+  results.worlds = worlds;
+  try {
+    for (const kind of kinds) {
+      const section: WorldSection = {
+        world: kind,
+        database: kind === "local" ? "PGlite (temp folder)" : "PostgreSQL (throwaway database)",
+        startupMs: 0,
+      };
+      worlds[kind] = section;
+      await benchWorld(kind, client, section).catch((error: unknown) => {
+        section.error = error instanceof Error ? (error.stack ?? error.message) : String(error);
+        failures.push(`[${kind}] ${error instanceof Error ? error.message : String(error)}`);
+      });
+    }
+  } finally {
+    clearTimeout(watchdog);
+    await client.terminate().catch(() => undefined);
+    workflows.bare.dispose();
+    workflows.bareZod.dispose();
+  }
+  results.summary = sideBySide(worlds);
+  notes.push(...methodNotes(), ...findingNotes(worlds));
+  emit(failures.length > 0 ? 1 : 0);
+}
+
+main().catch((error: unknown) => {
+  results.error = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  emit(1);
+});
