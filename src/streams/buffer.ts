@@ -18,6 +18,9 @@ const CLASSIC_ROUND = 0;
 const COMPACT_AFTER_DROPPED = 1024;
 
 /** `"streaming"` until finished, then the reason it finished with. */
+/** Counted as the event's JSON `{"offset":"…","chunk":…}` would be. */
+const EVENT_ENVELOPE_LENGTH = '{"offset":"","chunk":}'.length;
+
 export type StreamStatus = "streaming" | TerminalReason;
 
 /** @internal How a buffer reports to the registry that owns it. */
@@ -221,9 +224,10 @@ export class StreamBuffer implements EventLog {
 
   #store(chunk: UIMessageChunk, terminal: boolean): string {
     const offset = encodeOffset({ round: this.round, index: this.#nextIndex });
-    const event = { offset, chunk };
-    // Serialising here also rejects unserialisable chunks before they reach any reader.
-    const bytes = JSON.stringify(event).length;
+    // Serialised once here: every reader sends this text, and unserialisable chunks fail before any reader.
+    const data = JSON.stringify(chunk);
+    const event = { offset, chunk, data };
+    const bytes = EVENT_ENVELOPE_LENGTH + offset.length + data.length;
     this.#slots.push({ event, bytes, terminal });
     this.#nextIndex += 1;
     this.#bytes += bytes;

@@ -13,9 +13,9 @@ const DEFAULT_KEEP_ALIVE_MS = 15_000;
  * back as `Last-Event-ID` to resume.
  * @throws TypeError if `offset` contains a line break (it would corrupt the framing).
  */
-export function formatSseEvent(offset: string, chunk: unknown): string {
+export function formatSseEvent(offset: string, chunk: unknown, data?: string): string {
   if (/[\r\n]/.test(offset)) throw new TypeError("An SSE id cannot contain line breaks");
-  return `id: ${offset}\ndata: ${JSON.stringify(chunk)}\n\n`;
+  return `id: ${offset}\ndata: ${data ?? JSON.stringify(chunk)}\n\n`;
 }
 
 /** Options of {@link toSseByteStream}. */
@@ -172,7 +172,7 @@ export function toSseByteStream(
       return;
     }
     try {
-      batch += formatSseEvent(result.value.offset, result.value.chunk);
+      batch += formatSseEvent(result.value.offset, result.value.chunk, result.value.data);
     } catch (error) {
       fail(error);
       return;

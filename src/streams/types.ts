@@ -17,4 +17,6 @@ export type TerminalReason = (typeof TERMINAL_REASONS)[number];
 export interface StreamEvent {
   offset: string;
   chunk: UIMessageChunk;
+  /** The chunk as JSON, when whoever stored it has serialised it already. */
+  data?: string;
 }

@@ -2,7 +2,7 @@ import type { ChatStatus } from "ai";
 import { isFinished, type Execution } from "../tether-api/types";
 import type { ConnectionPhase } from "./observed-chat-transport";
 
-export type VisibleStatus = "reconnecting" | "resumed" | "streaming" | "waiting for approval" | "error" | "ready";
+export type VisibleStatus = "reconnecting" | "resumed" | "streaming" | "waiting for approval" | "running" | "error" | "ready";
 
 export function visibleStatus(input: {
   status: ChatStatus;
@@ -14,8 +14,10 @@ export function visibleStatus(input: {
   if (connection === "reconnecting") return "reconnecting";
   if (status === "submitted" || status === "streaming") return connection === "resumed" ? "resumed" : "streaming";
   if (status === "error") return "error";
-  const runOpen = !execution || !isFinished(execution.status);
-  const pendingOnServer = !!execution && execution.pendingApprovals.length > 0;
-  if (runOpen && (awaitingApproval || pendingOnServer)) return "waiting for approval";
-  return "ready";
+  if (execution && !isFinished(execution.status)) {
+    if (execution.pendingApprovals.length > 0 || execution.status === "suspended") return "waiting for approval";
+    // decided elsewhere (another tab, the executions page): the run goes on without this page
+    if (awaitingApproval) return "running";
+  }
+  return awaitingApproval ? "waiting for approval" : "ready";
 }

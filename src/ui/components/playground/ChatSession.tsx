@@ -14,6 +14,8 @@ import { ChatComposer } from "./ChatComposer";
 import { MessageList } from "./MessageList";
 import { TurnStatusBar } from "./TurnStatusBar";
 
+const MAX_ADOPT_ATTEMPTS = 10;
+
 interface Props {
   agentId: string;
   conversationId: string;
@@ -48,29 +50,41 @@ export function ChatSession({ agentId, conversationId, initialMessages, resume }
   const awaitingApproval = awaitsApproval(messages);
   const runOpen = !!execution && !isFinished(execution.status);
 
-  // The run went on without this page (approved in another tab, or it was not streaming yet when the
-  // page resumed): attach to it again.
+  // The turn is running but this page is not attached (it was not streaming yet when the page resumed):
+  // attach again. A run continued from another tab is not resumed: the server's resume carries only the
+  // round after the approval, which the AI SDK cannot apply to a fresh message; it is adopted below.
   useEffect(() => {
-    if (!idle || !execution || execution.status !== "running" || execution.pendingApprovals.length > 0) return;
+    if (!idle || status === "error" || !execution || execution.status !== "running") return;
     if (stoppedExecutions.current.has(execution.id)) return;
-    const answerMissing = messages[messages.length - 1]?.role === "user";
-    if (awaitingApproval || answerMissing) void chat.resumeStream();
-  }, [idle, execution, awaitingApproval, messages, chat]);
+    if (messages[messages.length - 1]?.role === "user") void chat.resumeStream();
+  }, [idle, status, execution, messages, chat]);
 
-  // A turn ended while the page was not attached: show what the server persisted.
+  // A turn ended while the page was not attached: show what the server persisted. While the page still
+  // shows a stale state, retry for a few seconds in case the conversation is written after the status.
+  const [adoptAttempt, setAdoptAttempt] = useState(0);
   useEffect(() => {
     if (!idle || !execution || execution.status === "running") return;
-    const version = `${execution.id}:${execution.status}:${execution.updatedAt}`;
+    const version = `${execution.id}:${execution.status}:${execution.updatedAt}:${adoptAttempt}`;
     if (adoptedVersions.current.has(version)) return;
     adoptedVersions.current.add(version);
+    let retry: number | undefined;
     void findConversation(conversationId)
       .then((conversation) => {
-        if (conversation && chat.status === "ready" && serverIsAhead(chat.messages, conversation.messages)) {
+        const settled = chat.status === "ready" || chat.status === "error";
+        if (conversation && settled && serverIsAhead(chat.messages, conversation.messages)) {
+          chat.clearError();
           setMessages(conversation.messages);
+          return;
         }
+        const stale =
+          chat.status === "error" ||
+          chat.messages[chat.messages.length - 1]?.role === "user" ||
+          (isFinished(execution.status) && awaitsApproval(chat.messages));
+        if (stale && adoptAttempt < MAX_ADOPT_ATTEMPTS) retry = window.setTimeout(() => setAdoptAttempt((count) => count + 1), 1000);
       })
       .catch(() => undefined);
-  }, [idle, execution, conversationId, chat, setMessages]);
+    return () => window.clearTimeout(retry);
+  }, [idle, execution, conversationId, chat, setMessages, adoptAttempt]);
 
   const send = (text: string) => {
     setActionError(null);
