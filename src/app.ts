@@ -4,7 +4,7 @@ import type { Logger } from "./logger";
 import { authentication, type AuthSettings } from "./http/auth";
 import { requestContext, type AppEnv } from "./http/context";
 import { errorResponse, handleError } from "./http/errors";
-import { jsonDepthLimit } from "./http/json-depth";
+import { jsonBodyGuard } from "./http/json-depth";
 import type { AppServices } from "./http/router";
 import { agentRoutes } from "./http/routes/agents";
 import { chatRoutes } from "./http/routes/chat";
@@ -51,7 +51,7 @@ export function createApp(options: AppOptions) {
         errorResponse(c, 413, "payload_too_large", `request body is larger than ${options.limits.bodyBytes} bytes`),
     }),
   );
-  app.use("/api/*", jsonDepthLimit(options.limits.jsonDepth));
+  app.use("/api/*", jsonBodyGuard(options.limits.jsonDepth));
 
   const { services } = options;
   app.route("/", operationRoutes(services));

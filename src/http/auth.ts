@@ -28,8 +28,11 @@ async function principalOf(token: string, settings: AuthSettings): Promise<Princ
   if (!settings.jwtSecret) return undefined;
   try {
     const payload = await verify(token, settings.jwtSecret, "HS256");
-    if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 200) return undefined;
-    return { userId: payload.sub, admin: false };
+    const subject = payload.sub;
+    if (typeof subject !== "string" || subject.length === 0 || subject.length > 200) return undefined;
+    if (/[\u0000-\u001f\u007f]/.test(subject) || !subject.isWellFormed()) return undefined;
+    // Prefixed so that no token can name itself after the admin key's or local mode's principal.
+    return { userId: `user:${subject}`, admin: false };
   } catch {
     return undefined;
   }

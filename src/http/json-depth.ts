@@ -24,16 +24,54 @@ export function jsonDepth(text: string): number {
   return deepest;
 }
 
-/** Refuses JSON bodies nested deeper than `maxDepth` before anything parses or stores them. */
-export function jsonDepthLimit(maxDepth: number): MiddlewareHandler<AppEnv> {
-  return async function jsonDepthLimitMiddleware(c, next) {
+/** A NUL or an unpaired surrogate, written raw or as a JSON escape: text PostgreSQL cannot store. */
+const SUSPECT_TEXT = /\u0000|\\u0000|\\u[dD][89a-fA-F][0-9a-fA-F]{2}|[\ud800-\udfff]/;
+
+/** The path of the first string (or key) in a JSON value that PostgreSQL could not store. */
+export function unstorableTextAt(value: unknown, path = "body"): string | undefined {
+  if (typeof value === "string") return value.includes("\u0000") || !value.isWellFormed() ? path : undefined;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = unstorableTextAt(item, `${path}.${index}`);
+      if (found) return found;
+    }
+  } else if (value && typeof value === "object") {
+    for (const [key, item] of Object.entries(value)) {
+      const found = unstorableTextAt(key, path) ?? unstorableTextAt(item, `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Checks JSON bodies before anything parses or stores them: nesting deeper than `maxDepth`, and text
+ * with a NUL or an unpaired surrogate (which PostgreSQL refuses), answer 400 naming where.
+ */
+export function jsonBodyGuard(maxDepth: number): MiddlewareHandler<AppEnv> {
+  return async function jsonBodyGuardMiddleware(c, next) {
     const type = c.req.header("content-type") ?? "";
     if (/^application\/(.+\+)?json/i.test(type)) {
-      const depth = jsonDepth(await c.req.text());
+      const text = await c.req.text();
+      const depth = jsonDepth(text);
       if (depth > maxDepth) {
         return errorResponse(c, 400, "invalid_input", `body: JSON nested ${depth} levels deep; the limit is ${maxDepth}`, {
           field: "body",
         });
+      }
+      if (SUSPECT_TEXT.test(text)) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = undefined; // malformed JSON is the validator's to report
+        }
+        const field = unstorableTextAt(parsed);
+        if (field) {
+          return errorResponse(c, 400, "invalid_input", `${field}: text may not contain NUL characters or unpaired surrogates`, {
+            field,
+          });
+        }
       }
     }
     await next();

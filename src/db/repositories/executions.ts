@@ -56,11 +56,16 @@ export class IllegalTransitionError extends ConflictError {
 const encodeCursor = (row: ExecutionRow) =>
   Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString("base64url");
 
+const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|(ex_[A-Za-z0-9_-]{1,64})$/;
+
+/** Only what encodeCursor writes: anything else is refused before it reaches the database. */
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [iso, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
-  const createdAt = new Date(iso ?? "");
-  if (!id || Number.isNaN(createdAt.getTime())) throw new InvalidInputError("cursor", "cursor is not valid");
-  return { createdAt, id };
+  const match = CURSOR.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+  const createdAt = new Date(match?.[1] ?? "");
+  if (!match || Number.isNaN(createdAt.getTime()) || createdAt.getUTCFullYear() < 1) {
+    throw new InvalidInputError("cursor", "cursor is not valid");
+  }
+  return { createdAt, id: match[2]! };
 }
 
 export function createExecutionRepository(db: Database) {

@@ -77,7 +77,12 @@ export function executionRoutes(services: AppServices) {
       summary: "Approve or deny a tool call",
       request: {
         params: ExecutionParams.extend({
-          toolCallId: z.string().min(1).max(200).openapi({ param: { name: "toolCallId", in: "path" } }),
+          toolCallId: z
+            .string()
+            .min(1)
+            .max(200)
+            .refine((id) => !/[\u0000-\u001f]/.test(id) && id.isWellFormed(), { message: "not a tool call id" })
+            .openapi({ param: { name: "toolCallId", in: "path" } }),
         }),
         body: { required: true, content: { "application/json": { schema: ApprovalDecisionSchema } } },
       },

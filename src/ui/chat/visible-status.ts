@@ -16,8 +16,8 @@ export function visibleStatus(input: {
   if (status === "error") return "error";
   if (execution && !isFinished(execution.status)) {
     if (execution.pendingApprovals.length > 0 || execution.status === "suspended") return "waiting for approval";
-    // decided elsewhere (another tab, the executions page): the run goes on without this page
-    if (awaitingApproval) return "running";
+    // the run goes on without this page attached (e.g. approved from the executions page)
+    return "running";
   }
   return awaitingApproval ? "waiting for approval" : "ready";
 }

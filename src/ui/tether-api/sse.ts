@@ -8,11 +8,16 @@ export async function* readSseEvents(body: ReadableStream<Uint8Array>): AsyncGen
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
+  let heldBack = "";
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
+      let text = heldBack + decoder.decode(value, { stream: true });
+      // a "\r" at the end may be the first half of a "\r\n" split across reads
+      heldBack = text.endsWith("\r") ? "\r" : "";
+      if (heldBack) text = text.slice(0, -1);
+      buffer += text.replace(/\r\n?/g, "\n");
       let boundary = buffer.indexOf("\n\n");
       while (boundary !== -1) {
         const event = parseBlock(buffer.slice(0, boundary));
