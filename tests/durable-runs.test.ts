@@ -118,7 +118,7 @@ describe.each(databaseKinds())("durable runs on %s", (kind) => {
     expect(whole.map((chunk) => chunk.type)).toContain("tool-output-available");
   });
 
-  it("continues after an approval through the executions endpoint; the resume route serves the new round", async () => {
+  it("continues after an approval through the executions endpoint; the resume route replays the whole turn", async () => {
     const response = await harness.request("/api/chat", {
       json: { id: "durable-endpoint", agentId: "durable-slow", messages: [userMessage(email("bob@example.com"))] },
     });
@@ -139,7 +139,21 @@ describe.each(databaseKinds())("durable runs on %s", (kind) => {
     });
     const chunks = chunksOf(await readSse(resumed));
     expect(chunks[0]).toMatchObject({ type: "start" });
+    // From the turn's start: the call that the new round answers is in it, so a client rebuilding the
+    // message from nothing (as the AI SDK does on resume) finds the tool call its output belongs to.
+    const types = chunks.map((chunk) => chunk.type);
+    expect(types.indexOf("tool-approval-request")).toBeLessThan(types.indexOf("tool-output-available"));
+    expect(types.filter((type) => type === "data-terminal")).toHaveLength(1);
     expect(textOf(chunks)).toMatch(/^send_email returned \{"messageId":"msg_/);
+    const rebuilt = await finalMessage(
+      new ReadableStream({
+        start(controller) {
+          for (const chunk of chunks) controller.enqueue(chunk as never);
+          controller.close();
+        },
+      }),
+    );
+    expect(rebuilt.parts.find((part) => part.type === "tool-send_email")).toMatchObject({ state: "output-available" });
     await settled(executionId, "completed");
     expect(await outboxFor(toolCallId)).toHaveLength(1);
   });
@@ -197,6 +211,17 @@ describe.each(databaseKinds())("durable runs on %s", (kind) => {
     const chunks = chunksOf(await readSse(response));
     expect(chunks.at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "cancelled" } });
     expect((await harness.request(`/api/executions/${executionId}/cancel`, { method: "POST" })).status).toBe(409);
+    // The model stopped too: neither the stream nor the stored answer ran on to the end.
+    expect(textOf(chunks)).not.toContain("4999 5000");
+    // The round's step saw the cancel and stored the partial answer long before the count could finish.
+    const stored = await eventually(async () => {
+      const conversation = (await (await harness.request("/api/conversations/durable-cancel")).json()) as {
+        messages: UIMessage[];
+      };
+      expect(conversation.messages.map((message) => message.role)).toEqual(["user", "assistant"]);
+      return conversation.messages;
+    }, 5_000);
+    expect(textParts(stored[1]!)).not.toContain("4999 5000");
   });
 
   it("ends the previous turn's readers with `superseded` when a new turn starts", async () => {

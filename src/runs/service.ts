@@ -404,7 +404,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
       if (latest.mode === "durable") {
         requireDurable();
         if (!latest.workflowRunId) return undefined;
-        return { execution: latest, events: durable.openRound(latest, currentRound(latest), after) };
+        return { execution: latest, events: durable.openTurn(latest, after) };
       }
       const buffer = buffers.get(latest.id);
       if (!buffer || buffer.status !== "streaming") return undefined;

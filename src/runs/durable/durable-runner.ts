@@ -61,6 +61,16 @@ export function createDurableRunner(dependencies: {
       return readCurrentRound({ executions, execution }, round, after);
     },
 
+    /**
+     * The turn as a chat client resumes it: every round from the start (or after `offset`), so a client
+     * that rebuilds the message from scratch sees the tool calls later rounds answer; it ends where the
+     * run stops to wait for a person, or at its end.
+     */
+    openTurn(execution: ExecutionRow, offset?: string): AsyncIterable<StreamEvent> {
+      const after = parseDurableOffset(offset);
+      return readWholeRun({ executions, execution }, after, currentRound(execution));
+    },
+
     /** Every round of the run, stitched in order. */
     openRun(execution: ExecutionRow, offset?: string): AsyncIterable<StreamEvent> {
       const after = parseDurableOffset(offset);

@@ -147,9 +147,15 @@ export async function* readCurrentRound(
 
 /**
  * The whole run across rounds `r0 … rN`, in order, live until the run ends. The `suspended` end of an
- * intermediate round is not an end of the run: the reader waits for the next round instead.
+ * intermediate round is not an end of the run: the reader waits for the next round instead — unless
+ * `endAtSuspensionFrom` is set: from that round on, a suspension ends the stream (a chat turn ends when
+ * it waits for a person).
  */
-export async function* readWholeRun(options: DurableReaderOptions, after?: Position): AsyncGenerator<StreamEvent> {
+export async function* readWholeRun(
+  options: DurableReaderOptions,
+  after?: Position,
+  endAtSuspensionFrom = Number.POSITIVE_INFINITY,
+): AsyncGenerator<StreamEvent> {
   let round = after?.round ?? 0;
   let fromIndex = after ? after.index + 1 : 0;
   for (;;) {
@@ -163,10 +169,10 @@ export async function* readWholeRun(options: DurableReaderOptions, after?: Posit
         break;
       }
       lastIndex = parseOffset(next.value.offset)!.index;
-      if (terminalReasonOf(next.value.chunk) === "suspended") continue;
+      if (terminalReasonOf(next.value.chunk) === "suspended" && round < endAtSuspensionFrom) continue;
       yield next.value;
     }
-    if (end.kind === "terminal" && end.reason !== "suspended") return;
+    if (end.kind === "terminal" && (end.reason !== "suspended" || round >= endAtSuspensionFrom)) return;
     if (end.kind === "superseded") {
       yield terminalEvent(round, lastIndex + 1, "superseded");
       return;

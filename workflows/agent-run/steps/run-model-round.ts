@@ -6,6 +6,8 @@ import { attemptKey, type RoundEnvelope } from "../../../src/runs/durable/rounds
 import { stepServices } from "../../../src/runs/durable/step-services";
 import { createTerminalChunk } from "../../../src/streams/terminal-chunk";
 
+const CANCEL_CHECK_MS = 250;
+
 export interface ModelRoundResult {
   outcome: TurnOutcome | "cancelled";
   /** Tool calls waiting for a person (outcome `suspended`). */
@@ -39,17 +41,37 @@ export async function runModelRound(
   const logger = services.logger.child({ executionId: execution.id, mode: "durable", round: input.round, attempt });
   const agent = await repositories.agents.get(execution.agentId);
   const history = await repositories.messages.list(execution.conversationId);
+  // A cancel does not interrupt a running step: watch for it and stop paying for the model.
+  const cancelled = new AbortController();
+  const watch = setInterval(() => {
+    repositories.executions
+      .find(execution.id)
+      .then((current) => {
+        if (current?.status === "cancelled") cancelled.abort();
+      })
+      .catch(() => undefined);
+  }, CANCEL_CHECK_MS);
   const turn = streamAgentTurn({
     agent,
     executionId: execution.id,
     history,
     services,
     logger,
+    abortSignal: cancelled.signal,
     // After an approval the tool step has already started this message in the round.
     sendStart: input.round === 0,
   });
-  for await (const chunk of turn.chunks) await writer.write(chunk);
+  try {
+    for await (const chunk of turn.chunks) await writer.write(chunk);
+  } finally {
+    clearInterval(watch);
+  }
   await persistTurn(repositories, execution, turn.summary);
+  if (cancelled.signal.aborted) {
+    await writer.write(createTerminalChunk("cancelled"));
+    await writer.close();
+    return { outcome: "cancelled", toolCallIds: [] };
+  }
   const outcome = outcomeOf(turn.summary);
   await writer.write(createTerminalChunk(outcome));
   await writer.close();
