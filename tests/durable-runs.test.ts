@@ -1,7 +1,16 @@
 import { DefaultChatTransport, type UIMessage } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseKinds } from "./support/database";
-import { chunksOf, eventually, readSse, startTestTether, textOf, userMessage, type TestTether } from "./support/tether";
+import {
+  chunksOf,
+  eventually,
+  parseSse,
+  readSse,
+  startTestTether,
+  textOf,
+  userMessage,
+  type TestTether,
+} from "./support/tether";
 import { finalMessage, textParts } from "./support/assertions";
 
 interface Execution {
@@ -205,10 +214,23 @@ describe.each(databaseKinds())("durable runs on %s", (kind) => {
       json: { id: "durable-cancel", agentId: "durable-slow", messages: [userMessage("count to 5000")] },
     });
     const executionId = response.headers.get("x-execution-id")!;
+    // Cancel once the model is well into its answer.
+    const reader = response.body!.getReader();
+    let received = "";
+    while (!received.includes('"delta":" 20"')) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the round ended before the cancel");
+      received += new TextDecoder().decode(value);
+    }
     const cancelled = await harness.request(`/api/executions/${executionId}/cancel`, { method: "POST" });
     expect(cancelled.status).toBe(200);
     expect(((await cancelled.json()) as Execution).status).toBe("cancelled");
-    const chunks = chunksOf(await readSse(response));
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      received += new TextDecoder().decode(value);
+    }
+    const chunks = chunksOf(parseSse(received));
     expect(chunks.at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "cancelled" } });
     expect((await harness.request(`/api/executions/${executionId}/cancel`, { method: "POST" })).status).toBe(409);
     // The model stopped too: neither the stream nor the stored answer ran on to the end.
