@@ -1,5 +1,4 @@
 import { DefaultChatTransport, type HttpChatTransportInitOptions, type UIMessage } from "ai";
-import { dropOrphanContinuation } from "./orphan-continuation";
 
 /** What the transport is doing: "reconnecting" is the resume request, "resumed" a stream it re-attached to. */
 export type ConnectionPhase = "idle" | "sending" | "reconnecting" | "resumed";
@@ -24,8 +23,8 @@ export class ObservedChatTransport extends DefaultChatTransport<UIMessage> {
   override async reconnectToStream(options: Parameters<DefaultChatTransport<UIMessage>["reconnectToStream"]>[0]) {
     this.onPhase("reconnecting");
     try {
-      const replay = await super.reconnectToStream(options);
-      const stream = replay && (await dropOrphanContinuation(replay));
+      // The server replays the whole turn (every round since its start), which the AI SDK rebuilds.
+      const stream = await super.reconnectToStream(options);
       this.onPhase(stream ? "resumed" : "idle");
       return stream;
     } catch (error) {
