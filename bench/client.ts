@@ -4,7 +4,8 @@
  * server busy in one long task cannot delay when the client notices bytes. Plain global `fetch`, loopback only.
  */
 import { performance } from "node:perf_hooks";
-import { parentPort, threadId } from "node:worker_threads";
+import { threadId } from "node:worker_threads";
+import { serveWorkerApi } from "./worker-rpc";
 
 /** Every request is bounded in time. */
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -303,21 +304,4 @@ const api = {
 };
 
 export type ClientApi = typeof api;
-export type ClientRequest = { id: number; name: keyof ClientApi; args: unknown[] };
-export type ClientReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
-
-const port = parentPort;
-if (port) {
-  port.on("message", (request: ClientRequest) => {
-    const method = api[request.name] as (...args: unknown[]) => Promise<unknown>;
-    method(...request.args).then(
-      (value) => port.postMessage({ id: request.id, ok: true, value } satisfies ClientReply),
-      (error: unknown) =>
-        port.postMessage({
-          id: request.id,
-          ok: false,
-          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-        } satisfies ClientReply),
-    );
-  });
-}
+serveWorkerApi(api);

@@ -4,7 +4,7 @@
  * Every SSE event is timestamped when the bytes that complete it arrive, on the process-wide monotonic
  * clock (process.hrtime), which the main thread's instruments use too. Plain global `fetch`, loopback only.
  */
-import { parentPort } from "node:worker_threads";
+import { serveWorkerApi } from "./worker-rpc";
 
 /** Every request is bounded in time. */
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -204,21 +204,4 @@ const api = {
 };
 
 export type DurableClientApi = typeof api;
-export type DurableClientRequest = { id: number; name: keyof DurableClientApi; args: unknown[] };
-export type DurableClientReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
-
-const port = parentPort;
-if (port) {
-  port.on("message", (message: DurableClientRequest) => {
-    const method = api[message.name] as (...args: unknown[]) => Promise<unknown>;
-    method(...message.args).then(
-      (value) => port.postMessage({ id: message.id, ok: true, value } satisfies DurableClientReply),
-      (error: unknown) =>
-        port.postMessage({
-          id: message.id,
-          ok: false,
-          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-        } satisfies DurableClientReply),
-    );
-  });
-}
+serveWorkerApi(api);

@@ -12,7 +12,6 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
 import type { LanguageModelV3, LanguageModelV3StreamPart } from "@ai-sdk/provider";
 import { serve, type ServerType } from "@hono/node-server";
 import { BaseBuilder, createBaseBuilderConfig } from "@workflow/builders";
@@ -26,7 +25,8 @@ import type { WorkflowHandlers } from "../src/runs/durable/runtime";
 import { provideStepServices, stepServices } from "../src/runs/durable/step-services";
 import { StreamBufferRegistry } from "../src/streams";
 import { createTether, type Tether } from "../src/tether";
-import type { DurableClientApi, DurableClientReply, DurableClientRequest } from "./durable-client";
+import type { DurableClientApi } from "./durable-client";
+import { startWorkerClient, type WorkerClient } from "./worker-rpc";
 
 export { log, median, percentile, round2, sleep, summary } from "./support";
 
@@ -385,51 +385,8 @@ export async function startDurableBenchServer(kind: WorldKind, workflows: readon
 // ---------------------------------------------------------------------------------------------------------
 // The client worker: a thread whose event loop only runs the HTTP clients (./durable-client.ts).
 
-export interface DurableClientWorker {
-  call<K extends keyof DurableClientApi>(
-    name: K,
-    ...args: Parameters<DurableClientApi[K]>
-  ): Promise<Awaited<ReturnType<DurableClientApi[K]>>>;
-  terminate(): Promise<void>;
-}
+export type DurableClientWorker = WorkerClient<DurableClientApi>;
 
 export function startDurableClientWorker(): DurableClientWorker {
-  // tsx's loader hooks do not reach worker threads on Node 20: load the client through tsx's API.
-  const tsxApi = import.meta.resolve("tsx/esm/api");
-  const entry = new URL("./durable-client.ts", import.meta.url).href;
-  const worker = new Worker(
-    `import(${JSON.stringify(tsxApi)}).then(({ tsImport }) => tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}))`,
-    { eval: true },
-  );
-  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  let nextId = 0;
-  let failure: Error | undefined;
-  const failAll = (error: Error) => {
-    failure = error;
-    for (const entry of pending.values()) entry.reject(error);
-    pending.clear();
-  };
-  worker.on("message", (reply: DurableClientReply) => {
-    const entry = pending.get(reply.id);
-    if (!entry) return;
-    pending.delete(reply.id);
-    if (reply.ok) entry.resolve(reply.value);
-    else entry.reject(new Error(`client worker: ${reply.error}`));
-  });
-  worker.on("error", (error) => failAll(error));
-  worker.on("exit", (code) => failAll(new Error(`client worker exited (${code})`)));
-  return {
-    call(name, ...args) {
-      if (failure) return Promise.reject(failure);
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-        worker.postMessage({ id, name, args } satisfies DurableClientRequest);
-      });
-    },
-    async terminate() {
-      worker.removeAllListeners("exit");
-      await worker.terminate();
-    },
-  };
+  return startWorkerClient<DurableClientApi>(new URL("./durable-client.ts", import.meta.url));
 }

@@ -8,7 +8,6 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { Worker } from "node:worker_threads";
 import { serve, type ServerType } from "@hono/node-server";
 import { streamText, type UIMessageChunk } from "ai";
 import { Hono } from "hono";
@@ -18,7 +17,8 @@ import { openPglite, type DatabaseHandle } from "../src/db/client";
 import { createLogger } from "../src/logger";
 import { SSE_DONE, StreamBufferRegistry, formatSseEvent } from "../src/streams";
 import { createTether, type Tether } from "../src/tether";
-import type { ClientApi, ClientReply, ClientRequest } from "./client";
+import type { ClientApi } from "./client";
+import { startWorkerClient, type WorkerClient } from "./worker-rpc";
 
 const LOOPBACK = "127.0.0.1";
 
@@ -125,50 +125,10 @@ export function createBaselineApp(): Hono {
 // ---------------------------------------------------------------------------------------------------------
 // The client worker: a thread of this process whose event loop only runs the HTTP clients.
 
-export interface ClientWorker {
-  call<K extends keyof ClientApi>(name: K, ...args: Parameters<ClientApi[K]>): Promise<Awaited<ReturnType<ClientApi[K]>>>;
-  terminate(): Promise<void>;
-}
+export type ClientWorker = WorkerClient<ClientApi>;
 
 export function startClientWorker(): ClientWorker {
-  // tsx's loader hooks do not reach worker threads on Node 20, so the worker loads ./client.ts through tsx's API.
-  const tsxApi = import.meta.resolve("tsx/esm/api");
-  const entry = new URL("./client.ts", import.meta.url).href;
-  const worker = new Worker(
-    `import(${JSON.stringify(tsxApi)}).then(({ tsImport }) => tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}))`,
-    { eval: true },
-  );
-  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  let nextId = 0;
-  let failure: Error | undefined;
-  const failAll = (error: Error) => {
-    failure = error;
-    for (const entry of pending.values()) entry.reject(error);
-    pending.clear();
-  };
-  worker.on("message", (reply: ClientReply) => {
-    const entry = pending.get(reply.id);
-    if (!entry) return;
-    pending.delete(reply.id);
-    if (reply.ok) entry.resolve(reply.value);
-    else entry.reject(new Error(`client worker: ${reply.error}`));
-  });
-  worker.on("error", (error) => failAll(error));
-  worker.on("exit", (code) => failAll(new Error(`client worker exited (${code})`)));
-  return {
-    call(name, ...args) {
-      if (failure) return Promise.reject(failure);
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-        worker.postMessage({ id, name, args } satisfies ClientRequest);
-      });
-    },
-    async terminate() {
-      worker.removeAllListeners("exit");
-      await worker.terminate();
-    },
-  };
+  return startWorkerClient<ClientApi>(new URL("./client.ts", import.meta.url));
 }
 
 // ---------------------------------------------------------------------------------------------------------
