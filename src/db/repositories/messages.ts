@@ -4,6 +4,18 @@ import { messages } from "../../../drizzle/schema";
 import type { Database } from "../client";
 
 export function createMessageRepository(db: Database) {
+  /** Deletes the messages whose position compares to the given message's as `from` says. */
+  async function truncate(conversationId: string, messageId: string, from: typeof gt | typeof gte): Promise<void> {
+    const [target] = await db
+      .select({ position: messages.position })
+      .from(messages)
+      .where(and(eq(messages.conversationId, conversationId), eq(messages.id, messageId)));
+    if (!target) return;
+    await db
+      .delete(messages)
+      .where(and(eq(messages.conversationId, conversationId), from(messages.position, target.position)));
+  }
+
   return {
     async list(conversationId: string): Promise<UIMessage[]> {
       const rows = await db
@@ -45,28 +57,10 @@ export function createMessageRepository(db: Database) {
     },
 
     /** Removes every message after the given one (a regenerated or edited turn drops the old answer). */
-    async truncateAfter(conversationId: string, messageId: string): Promise<void> {
-      const [target] = await db
-        .select({ position: messages.position })
-        .from(messages)
-        .where(and(eq(messages.conversationId, conversationId), eq(messages.id, messageId)));
-      if (!target) return;
-      await db
-        .delete(messages)
-        .where(and(eq(messages.conversationId, conversationId), gt(messages.position, target.position)));
-    },
+    truncateAfter: (conversationId: string, messageId: string) => truncate(conversationId, messageId, gt),
 
     /** Removes a message and every later one (editing a message replaces it and what followed). */
-    async truncateFrom(conversationId: string, messageId: string): Promise<void> {
-      const [target] = await db
-        .select({ position: messages.position })
-        .from(messages)
-        .where(and(eq(messages.conversationId, conversationId), eq(messages.id, messageId)));
-      if (!target) return;
-      await db
-        .delete(messages)
-        .where(and(eq(messages.conversationId, conversationId), gte(messages.position, target.position)));
-    },
+    truncateFrom: (conversationId: string, messageId: string) => truncate(conversationId, messageId, gte),
   };
 }
 
