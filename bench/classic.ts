@@ -17,6 +17,7 @@ import { performance } from "node:perf_hooks";
 import type { StreamBufferStats } from "../src/streams";
 import type { StreamSummary } from "./client";
 import {
+  benchmarkHeader,
   log,
   median,
   round2,
@@ -65,16 +66,7 @@ const CONCURRENT_COUNT = 200;
 const RESUME_SPREAD_MS = 300;
 const RSS_SAMPLE_MS = 50;
 
-const results: Record<string, unknown> = {
-  benchmark: "tether classic streams",
-  mode: quick ? "quick" : "full",
-  node: process.version,
-  cpus: os.availableParallelism?.() ?? os.cpus().length,
-  cpuModel: os.cpus()[0]?.model,
-  platform: `${process.platform}-${process.arch}`,
-  loadAverageAtStart: os.loadavg().map(round2),
-  startedAt: new Date().toISOString(),
-};
+const results: Record<string, unknown> = benchmarkHeader("tether classic streams", quick);
 const notes: string[] = [];
 /** Correctness problems (wrong text, missing [DONE], bad status…); any of them makes the exit code 1. */
 const failures: string[] = [];

@@ -14,7 +14,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { LanguageModelV3, LanguageModelV3StreamPart } from "@ai-sdk/provider";
 import { serve, type ServerType } from "@hono/node-server";
-import { BaseBuilder, createBaseBuilderConfig } from "@workflow/builders";
+import { buildWorkflowBundles } from "../scripts/workflow-bundles.mjs";
 import postgres from "postgres";
 import { getWorld } from "workflow/runtime";
 import { createDemoModel, parseDemoModelId } from "../src/agents/demo-model";
@@ -28,7 +28,7 @@ import { createTether, type Tether } from "../src/tether";
 import type { DurableClientApi } from "./durable-client";
 import { startWorkerClient, type WorkerClient } from "./worker-rpc";
 
-export { log, median, percentile, round2, sleep, summary } from "./support";
+export { benchmarkHeader, log, median, percentile, round2, sleep, summary } from "./support";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const LOOPBACK = "127.0.0.1";
@@ -68,9 +68,9 @@ export interface BenchWorkflow extends WorkflowHandlers {
 }
 
 /**
- * Compiles one file of bench/workflows/ exactly as scripts/build.mjs compiles workflows/ (same BaseBuilder
- * options; only the input files are narrowed to that one file, so each bench workflow gets a bundle of its
- * own), into a temp folder that links the project's node_modules: the bundles' bare imports resolve to the
+ * Compiles one file of bench/workflows/ exactly as scripts/build.mjs compiles workflows/ (the same
+ * buildWorkflowBundles; only the input files are narrowed to that one file, so each bench workflow gets a
+ * bundle of its own), into a temp folder that links the project's node_modules: the bundles' bare imports resolve to the
  * same `workflow` modules (so the same world and step registry) as Tether's own bundles.
  */
 export async function buildBenchWorkflow(file: string, exportName: string): Promise<BenchWorkflow> {
@@ -79,39 +79,17 @@ export async function buildBenchWorkflow(file: string, exportName: string): Prom
   symlinkSync(path.join(root, "node_modules"), path.join(outdir, "node_modules"), "dir");
   const source = path.join(root, "bench", "workflows", `${file}.ts`);
 
-  class BenchBundleBuilder extends BaseBuilder {
-    constructor() {
-      super({
-        ...createBaseBuilderConfig({ workingDir: root, dirs: ["bench/workflows"] }),
-        buildTarget: "next",
-        suppressCreateWorkflowsBundleLogs: true,
-        suppressCreateWebhookBundleLogs: true,
-        suppressCreateManifestLogs: true,
-      } as ConstructorParameters<typeof BaseBuilder>[0]);
-    }
-
-    override async build(): Promise<void> {
-      const inputFiles = (await this.getInputFiles()).filter((input) => path.resolve(input) === source);
-      if (inputFiles.length !== 1) throw new Error(`bench/workflows/${file}.ts was not found by the builder`);
-      await this.createWorkflowsBundle({
-        outfile: path.join(outdir, "workflows.mjs"),
-        bundleFinalOutput: false,
-        format: "esm",
-        inputFiles,
-      } as Parameters<BaseBuilder["createWorkflowsBundle"]>[0]);
-      await this.createStepsBundle({
-        outfile: path.join(outdir, "steps.mjs"),
-        externalizeNonSteps: true,
-        rewriteTsExtensions: true,
-        bundleTransitiveLocalStepDependencies: true,
-        format: "esm",
-        inputFiles,
-      } as Parameters<BaseBuilder["createStepsBundle"]>[0]);
-    }
-  }
-
   const started = nowMs();
-  await new BenchBundleBuilder().build();
+  await buildWorkflowBundles({
+    root,
+    dirs: ["bench/workflows"],
+    outdir,
+    selectInputs: (files) => {
+      const selected = files.filter((input) => path.resolve(input) === source);
+      if (selected.length !== 1) throw new Error(`bench/workflows/${file}.ts was not found by the builder`);
+      return selected;
+    },
+  });
   const buildMs = nowMs() - started;
   const workflowId = `workflow//./bench/workflows/${file}//${exportName}`;
   const bundle = readFileSync(path.join(outdir, "workflows.mjs"), "utf8");

@@ -23,6 +23,7 @@ import { getRun, start } from "workflow/api";
 import { getWorld } from "workflow/runtime";
 import type { TimedEvent, TimedStream } from "./durable-client";
 import {
+  benchmarkHeader,
   buildBenchWorkflow,
   buildTetherIfStale,
   log,
@@ -83,16 +84,7 @@ const SETTLE_SPAN_MS = 500;
 const RUN_TIMEOUT_MS = 120_000;
 const RUN_POLL_MS = 10;
 
-const results: Record<string, unknown> = {
-  benchmark: "tether durable runs",
-  mode: quick ? "quick" : "full",
-  node: process.version,
-  cpus: os.availableParallelism?.() ?? os.cpus().length,
-  cpuModel: os.cpus()[0]?.model,
-  platform: `${process.platform}-${process.arch}`,
-  loadAverageAtStart: os.loadavg().map(round2),
-  startedAt: new Date().toISOString(),
-};
+const results: Record<string, unknown> = benchmarkHeader("tether durable runs", quick);
 const notes: string[] = [];
 /** Correctness problems (a run that failed, wrong text, a missing [DONE]…); any of them makes the exit code 1. */
 const failures: string[] = [];

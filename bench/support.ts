@@ -136,6 +136,20 @@ export function startClientWorker(): ClientWorker {
 
 export const round2 = (value: number) => Math.round(value * 100) / 100;
 
+/** The opening fields of every benchmark's JSON: what ran, where, and how busy the machine was. */
+export function benchmarkHeader(benchmark: string, quick: boolean): Record<string, unknown> {
+  return {
+    benchmark,
+    mode: quick ? "quick" : "full",
+    node: process.version,
+    cpus: os.availableParallelism?.() ?? os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    platform: `${process.platform}-${process.arch}`,
+    loadAverageAtStart: os.loadavg().map(round2),
+    startedAt: new Date().toISOString(),
+  };
+}
+
 /** Percentile with linear interpolation between closest ranks. */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;

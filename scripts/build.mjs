@@ -3,8 +3,8 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { BaseBuilder, createBaseBuilderConfig } from "@workflow/builders";
 import { build } from "esbuild";
+import { buildWorkflowBundles } from "./workflow-bundles.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const outfile = path.join(root, "dist", "server.mjs");
@@ -31,44 +31,8 @@ const stale = () => {
 
 if (process.argv.includes("--if-stale") && !stale()) process.exit(0);
 
-/**
- * Compiles `workflows/` with the Workflow SDK's transforms: the workflow bundle (code replayed in the
- * SDK's VM) and the step bundle (steps with the project files they import; node_modules stay external).
- * Workflow ids come from file paths relative to the project root: renaming a workflow file orphans runs.
- */
-class WorkflowBundleBuilder extends BaseBuilder {
-  constructor() {
-    super({
-      ...createBaseBuilderConfig({ workingDir: root, dirs: ["workflows"] }),
-      buildTarget: "next",
-      suppressCreateWorkflowsBundleLogs: true,
-      suppressCreateWebhookBundleLogs: true,
-      suppressCreateManifestLogs: true,
-    });
-  }
-
-  async build() {
-    const inputFiles = await this.getInputFiles();
-    const outdir = path.join(root, "dist", "workflow");
-    await this.createWorkflowsBundle({
-      outfile: path.join(outdir, "workflows.mjs"),
-      bundleFinalOutput: false,
-      format: "esm",
-      inputFiles,
-    });
-    await this.createStepsBundle({
-      outfile: path.join(outdir, "steps.mjs"),
-      externalizeNonSteps: true,
-      rewriteTsExtensions: true,
-      bundleTransitiveLocalStepDependencies: true,
-      format: "esm",
-      inputFiles,
-    });
-  }
-}
-
 const started = performance.now();
-await new WorkflowBundleBuilder().build();
+await buildWorkflowBundles({ root, dirs: ["workflows"], outdir: path.join(root, "dist", "workflow") });
 await build({
   entryPoints: [path.join(root, "src", "server.ts")],
   outfile,

@@ -5,13 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "./support/database";
 import { startServerProcess, type ServerProcess } from "./support/server-process";
 import { chunksOf, eventually, parseSse, textOf, userMessage } from "./support/tether";
+import type { ExecutionBody as Execution } from "./support/assertions";
 
-interface Execution {
-  id: string;
-  status: string;
-  metadata: Record<string, unknown>;
-  pendingApprovals: Array<{ toolCallId: string }>;
-}
 
 const countText = (n: number) => Array.from({ length: n }, (_, index) => index + 1).join(" ");
 

@@ -11,17 +11,8 @@ import {
   userMessage,
   type TestTether,
 } from "./support/tether";
-import { finalMessage, textParts } from "./support/assertions";
+import { finalMessage, textParts, type ExecutionBody as Execution } from "./support/assertions";
 
-interface Execution {
-  id: string;
-  mode: string;
-  status: string;
-  workflowRunId?: string;
-  metadata: Record<string, unknown>;
-  error?: string;
-  pendingApprovals: Array<{ toolCallId: string; toolName: string }>;
-}
 
 const email = (to: string) => `use send_email with {"to":"${to}","subject":"Hi","body":"From a durable run"}`;
 

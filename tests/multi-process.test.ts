@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./support/database";
 import { startServerProcess, type ServerProcess } from "./support/server-process";
 import { chunksOf, eventually, parseSse, textOf, userMessage } from "./support/tether";
+import type { ExecutionBody as Execution } from "./support/assertions";
 
 /**
  * Scaling out (DESIGN.md): several server processes share one PostgreSQL — the app tables and the Workflow
@@ -12,13 +13,6 @@ import { chunksOf, eventually, parseSse, textOf, userMessage } from "./support/t
  * approvals and streams it, whichever process started it.
  */
 
-interface Execution {
-  id: string;
-  status: string;
-  mode: string;
-  workflowRunId?: string;
-  pendingApprovals: Array<{ toolCallId: string; toolName: string }>;
-}
 
 const countText = (n: number) => Array.from({ length: n }, (_, index) => index + 1).join(" ");
 

@@ -11,29 +11,8 @@ import {
   type SseEvent,
   type TestTether,
 } from "./support/tether";
-import { ISO, expectError, expectInvalid } from "./support/assertions";
+import { ISO, expectError, expectInvalid, type ExecutionBody as Execution } from "./support/assertions";
 
-interface PendingApproval {
-  toolCallId: string;
-  toolName: string;
-  input: unknown;
-  requestedAt: string;
-}
-
-interface Execution {
-  id: string;
-  mode: string;
-  status: string;
-  agentId: string;
-  conversationId: string;
-  workflowRunId?: string;
-  pendingApprovals: PendingApproval[];
-  metadata: Record<string, unknown>;
-  error?: string;
-  createdAt: string;
-  updatedAt: string;
-  completedAt?: string;
-}
 
 const EMAIL = { to: "a@example.com", subject: "s", body: "b" };
 const SEND_EMAIL = `use send_email with ${JSON.stringify(EMAIL)}`;

@@ -17,6 +17,7 @@ import {
   userMessage,
   type TestTether,
 } from "./support/tether";
+import type { ExecutionBody as Execution } from "./support/assertions";
 
 /**
  * Invariant 13: secrets (API keys, credentials) never enter a workflow payload, a step result or a stream;
@@ -25,15 +26,6 @@ import {
  * to the Workflow SDK's storage.
  */
 
-interface Execution {
-  id: string;
-  status: string;
-  mode: string;
-  workflowRunId?: string;
-  error?: string;
-  metadata: Record<string, unknown>;
-  pendingApprovals: Array<{ toolCallId: string }>;
-}
 
 // Random per run, so a match can only come from this process handing the value on.
 const SECRET = `sk-tether-credential-${randomBytes(12).toString("hex")}`;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Repositories } from "../src/db/repositories";
 import { databaseKinds } from "./support/database";
 import { eventually, readSse, startTestTether, userMessage, type TestTether } from "./support/tether";
+import type { ExecutionBody as Execution } from "./support/assertions";
 
 /**
  * The auth contract (API.md "Auth", DESIGN.md invariant 12) as a table: every route × every kind of caller →
@@ -24,15 +25,6 @@ type Caller = Unauthenticated | Authenticated;
 
 interface ErrorBody {
   error: { code: string; message: string; requestId?: string };
-}
-interface Execution {
-  id: string;
-  status: string;
-  mode: string;
-  conversationId: string;
-  workflowRunId?: string;
-  pendingApprovals: Array<{ toolCallId: string; toolName: string }>;
-  metadata: Record<string, unknown>;
 }
 
 const CODE_OF: Record<number, string> = { 400: "invalid_input", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict" };

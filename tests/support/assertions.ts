@@ -6,6 +6,22 @@ export interface ErrorBody {
   error: { code: string; message: string; field?: string; issues?: Array<{ path: string; message: string }> };
 }
 
+/** An execution as the API answers it (API.md `Execution`). */
+export interface ExecutionBody {
+  id: string;
+  mode: "classic" | "durable";
+  status: "running" | "suspended" | "completed" | "failed" | "cancelled";
+  agentId: string;
+  conversationId: string;
+  workflowRunId?: string;
+  pendingApprovals: Array<{ toolCallId: string; toolName: string; input: unknown; requestedAt: string }>;
+  metadata: Record<string, unknown>;
+  error?: string;
+  createdAt: string;
+  updatedAt: string;
+  completedAt?: string;
+}
+
 export const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 /** Asserts the contract's JSON error body and answers its `error` object. */

@@ -1,0 +1,42 @@
+// Compiles workflow folders with the Workflow SDK's transforms: the workflow bundle (code replayed in the
+// SDK's VM) and the step bundle (steps with the project files they import; node_modules stay external).
+// Workflow ids come from file paths relative to `root`: renaming a workflow file orphans in-flight runs.
+import path from "node:path";
+import { BaseBuilder, createBaseBuilderConfig } from "@workflow/builders";
+
+/**
+ * Writes `workflows.mjs` and `steps.mjs` into `outdir` for the directive files under `dirs`;
+ * `selectInputs` narrows the files found (the benchmarks build one file at a time).
+ */
+export async function buildWorkflowBundles({ root, dirs, outdir, selectInputs = (files) => files }) {
+  class WorkflowBundleBuilder extends BaseBuilder {
+    constructor() {
+      super({
+        ...createBaseBuilderConfig({ workingDir: root, dirs }),
+        buildTarget: "next",
+        suppressCreateWorkflowsBundleLogs: true,
+        suppressCreateWebhookBundleLogs: true,
+        suppressCreateManifestLogs: true,
+      });
+    }
+
+    async build() {
+      const inputFiles = selectInputs(await this.getInputFiles());
+      await this.createWorkflowsBundle({
+        outfile: path.join(outdir, "workflows.mjs"),
+        bundleFinalOutput: false,
+        format: "esm",
+        inputFiles,
+      });
+      await this.createStepsBundle({
+        outfile: path.join(outdir, "steps.mjs"),
+        externalizeNonSteps: true,
+        rewriteTsExtensions: true,
+        bundleTransitiveLocalStepDependencies: true,
+        format: "esm",
+        inputFiles,
+      });
+    }
+  }
+  await new WorkflowBundleBuilder().build();
+}
