@@ -18,6 +18,7 @@ import { createLogger } from "../src/logger";
 import { SSE_DONE, StreamBufferRegistry, formatSseEvent } from "../src/streams";
 import { createTether, type Tether } from "../src/tether";
 import type { ClientApi } from "./client";
+import { LiveOnlyStreamStore } from "./live-only-streams";
 import { startWorkerClient, type WorkerClient } from "./worker-rpc";
 
 const LOOPBACK = "127.0.0.1";
@@ -47,14 +48,18 @@ export interface BenchServer {
   tether: Tether;
   /** Tether's own routes. */
   url: string;
-  /** The no-buffer baseline (`POST /chat`). */
+  /** A second Tether on the same database whose classic streams keep nothing for replay (buffer off). */
+  bufferOffUrl: string;
+  bufferOff: Tether<LiveOnlyStreamStore>;
+  /** The plain AI SDK route (`POST /chat`): no Tether at all. */
   baselineUrl: string;
   dispose(): Promise<void>;
 }
 
 /**
  * A whole Tether (private buffer registry, silent logs, PGlite in a temp folder as `npm start` keeps it)
- * served on an ephemeral loopback port, plus the baseline app on a second one.
+ * served on an ephemeral loopback port; the same with the stream buffer off on a second; the plain
+ * AI SDK app on a third.
  */
 export async function startBenchServer(): Promise<BenchServer> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "tether-bench-"));
@@ -66,16 +71,20 @@ export async function startBenchServer(): Promise<BenchServer> {
     database = await openPglite({ dir: path.join(dataDir, "db") });
     const logger = createLogger({ level: "silent" });
     const tether = await createTether({ config, database, logger, buffers: new StreamBufferRegistry() });
+    const bufferOff = await createTether({ config, database, logger, buffers: new LiveOnlyStreamStore() });
     const main = await listen(tether.app.fetch);
+    const off = await listen(bufferOff.app.fetch);
     const baseline = await listen(createBaselineApp().fetch);
     const handle = database;
     return {
       tether,
       url: main.url,
+      bufferOff,
+      bufferOffUrl: off.url,
       baselineUrl: baseline.url,
       async dispose() {
-        await tether.shutdown();
-        await Promise.all([close(main.server), close(baseline.server)]);
+        await Promise.all([tether.shutdown(), bufferOff.shutdown()]);
+        await Promise.all([close(main.server), close(off.server), close(baseline.server)]);
         await handle.close();
         rmSync(dataDir, { recursive: true, force: true });
       },

@@ -1,6 +1,7 @@
 // Compiles workflow folders with the Workflow SDK's transforms: the workflow bundle (code replayed in the
 // SDK's VM) and the step bundle (steps with the project files they import; node_modules stay external).
 // Workflow ids come from file paths relative to `root`: renaming a workflow file orphans in-flight runs.
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { BaseBuilder, createBaseBuilderConfig } from "@workflow/builders";
 
@@ -22,6 +23,8 @@ export async function buildWorkflowBundles({ root, dirs, outdir, selectInputs = 
 
     async build() {
       const inputFiles = selectInputs(await this.getInputFiles());
+      // The SDK writes a debug file next to the bundle before esbuild creates the folder.
+      await mkdir(outdir, { recursive: true });
       await this.createWorkflowsBundle({
         outfile: path.join(outdir, "workflows.mjs"),
         bundleFinalOutput: false,

@@ -7,7 +7,7 @@ import type { Logger } from "./logger";
 import { provideStepServices } from "./runs/durable/step-services";
 import { startWorkflowRuntime, type WorkflowRuntime } from "./runs/durable/runtime";
 import { createRunService } from "./runs/service";
-import { getStreamBufferRegistry, StreamBufferRegistry } from "./streams";
+import { getStreamBufferRegistry, type ClassicStreamStore, type StreamBufferRegistry } from "./streams";
 
 /** The agent every fresh installation starts with. */
 export const SEEDED_AGENT = {
@@ -19,23 +19,26 @@ export const SEEDED_AGENT = {
   executionMode: "classic" as const,
 };
 
-export interface TetherOptions {
+export interface TetherOptions<Store extends ClassicStreamStore = StreamBufferRegistry> {
   config: Config;
   database: DatabaseHandle;
   logger: Logger;
   /** A private buffer registry (tests, benchmarks); the process-wide one otherwise. */
-  buffers?: StreamBufferRegistry;
+  buffers?: Store;
   keepAliveMs?: number;
 }
 
 /** Wires the service together on an open, migrated database: repositories, runs, streams, HTTP app. */
-export async function createTether(options: TetherOptions) {
+export async function createTether<Store extends ClassicStreamStore = StreamBufferRegistry>(
+  options: TetherOptions<Store>,
+) {
   const { config, database, logger } = options;
   const repositories = createRepositories(database.db);
   const credentials = createCredentialStore(config.credentials);
   const redact = (text: string) =>
     config.secrets.reduce((masked, secret) => masked.split(secret).join("[redacted]"), text);
-  const buffers = options.buffers ?? getStreamBufferRegistry();
+  // Store is only narrower than the registry when the caller passed its own store.
+  const buffers = (options.buffers ?? getStreamBufferRegistry()) as Store;
   buffers.configure(config.streams);
 
   if (await repositories.agents.seed(SEEDED_AGENT)) logger.info({ agentId: SEEDED_AGENT.id }, "seeded agent");
@@ -110,4 +113,6 @@ export async function createTether(options: TetherOptions) {
   };
 }
 
-export type Tether = Awaited<ReturnType<typeof createTether>>;
+export type Tether<Store extends ClassicStreamStore = StreamBufferRegistry> = Awaited<
+  ReturnType<typeof createTether<Store>>
+>;

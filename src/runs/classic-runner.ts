@@ -1,7 +1,7 @@
 import type { UIMessage } from "ai";
 import type { AgentRow, ExecutionRow } from "../../drizzle/schema";
 import type { Logger } from "../logger";
-import type { StreamBuffer } from "../streams";
+import type { ClassicStream } from "../streams";
 import { outcomeOf, persistTurn, streamAgentTurn, type TurnServices } from "./agent-turn";
 
 const YIELD_EVERY_CHUNKS = 64;
@@ -15,7 +15,7 @@ export interface ClassicRun {
   agent: AgentRow;
   /** The conversation so far, ending with the message being answered. */
   history: UIMessage[];
-  buffer: StreamBuffer;
+  buffer: ClassicStream;
   /** The logger of the request that started the run, so its lines carry that request id. */
   logger?: Logger;
 }

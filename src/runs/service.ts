@@ -5,7 +5,7 @@ import type { Repositories } from "../db/repositories";
 import { isTerminal, newExecutionId } from "../db/repositories/executions";
 import { ConflictError, DomainError, GoneError, InvalidInputError, NotFoundError } from "../errors";
 import type { Logger } from "../logger";
-import type { StreamBufferRegistry, StreamEvent } from "../streams";
+import type { ClassicStreamStore, StreamEvent } from "../streams";
 import { approvalAnswersIn, withDecisions, withPendingDenied, type ApprovalAnswer } from "./approval-parts";
 import { createClassicRunner } from "./classic-runner";
 import { createDurableRunner, currentRound } from "./durable/durable-runner";
@@ -13,7 +13,7 @@ import { canSee, type Principal } from "./principal";
 
 export interface RunServiceDependencies {
   repositories: Repositories;
-  buffers: StreamBufferRegistry;
+  buffers: ClassicStreamStore;
   models: ModelSettings;
   maxSteps: number;
   approvalTimeoutMs: number;

@@ -16,11 +16,13 @@ function range(from: number, toExclusive: number): string[] {
 
 /**
  * One interleaving of producer operations with reads. Before each producer operation
- * (N - k appends, then finish) the schedule issues `reads` next() calls, optionally
- * letting them settle first; then drains the reader.
+ * (N - k appends, then finish) the schedule issues `reads` next() calls, then `polls`
+ * poll() calls, optionally letting them settle first; then drains the reader. Results
+ * are checked in call order, the order a consumer relies on.
  */
 interface Gap {
   reads: number;
+  polls?: number;
   settle: boolean;
 }
 
@@ -33,16 +35,24 @@ async function runSchedule(
   const buffer = new StreamBuffer({ executionId: "exec" });
   for (let i = 0; i < appendedBefore; i++) buffer.append(textDelta(i));
   const reader = buffer.read(after);
-  const results: IteratorResult<StreamEvent, undefined>[] = [];
-  const issueRead = (): Promise<void> =>
-    reader.next().then((result) => {
-      results.push(result);
+  const results: (IteratorResult<StreamEvent, undefined> | undefined)[] = [];
+  const issueRead = (): Promise<void> => {
+    const slot = results.length;
+    results.push(undefined);
+    return reader.next().then((result) => {
+      results[slot] = result;
     });
+  };
+  const issuePoll = (): void => {
+    const result = reader.poll();
+    if (result !== undefined) results.push(result);
+  };
   const inFlight: Promise<void>[] = [];
   const producerSteps = total - appendedBefore + 1;
   for (let step = 0; step < producerSteps; step++) {
     const gap = gaps[step] ?? { reads: 0, settle: false };
     for (let r = 0; r < gap.reads; r++) inFlight.push(issueRead());
+    for (let p = 0; p < (gap.polls ?? 0); p++) issuePoll();
     if (gap.settle) await tick();
     if (step < producerSteps - 1) buffer.append(textDelta(appendedBefore + step));
     else buffer.finish("completed");
@@ -51,13 +61,13 @@ async function runSchedule(
   while (!results.at(-1)?.done) await issueRead();
   await issueRead();
 
-  const events = results.filter((result) => !result.done).map((result) => result.value!);
+  const events = results.filter((result) => !result!.done).map((result) => result!.value!);
   const start = after === undefined ? 0 : Number(after.split(".")[1]) + 1;
   const context = JSON.stringify({ total, appendedBefore, after, gaps });
   expect(offsetsOf(events), context).toEqual(range(start, total + 1));
   expect(reasonOf(events.at(-1)), context).toBe("completed");
   expect(events.slice(0, -1).every((event) => reasonOf(event) === undefined), context).toBe(true);
-  expect(results.slice(events.length).every((result) => result.done), context).toBe(true);
+  expect(results.slice(events.length).every((result) => result!.done), context).toBe(true);
   expect(buffer.readerCount, context).toBe(0);
   expect(buffer.listenerCount, context).toBe(0);
 }
@@ -68,6 +78,8 @@ function* allGapLists(length: number): Generator<Gap[]> {
     { reads: 1, settle: true },
     { reads: 1, settle: false },
     { reads: 2, settle: false },
+    { reads: 0, polls: 2, settle: false },
+    { reads: 1, polls: 1, settle: false },
   ];
   if (length === 0) {
     yield [];
@@ -168,7 +180,7 @@ describe("StreamBuffer replay/live interleaving", () => {
           total: fc.constant(total),
           appendedBefore: fc.integer({ min: 0, max: total }),
           afterSeed: fc.nat(),
-          gaps: fc.array(fc.record({ reads: fc.nat({ max: 3 }), settle: fc.boolean() }), {
+          gaps: fc.array(fc.record({ reads: fc.nat({ max: 3 }), polls: fc.nat({ max: 3 }), settle: fc.boolean() }), {
             minLength: total + 1,
             maxLength: total + 1,
           }),
@@ -218,6 +230,62 @@ describe("StreamBuffer replay/live interleaving", () => {
     }
     for (const events of middleResults) expect(offsetsOf(events)).toEqual(range(10, 201));
     expect(buffer.readerCount).toBe(0);
+  });
+});
+
+describe("StreamBuffer bursts", () => {
+  it("poll() hands out what is there without waiting, and nothing while a next() waits", async () => {
+    const buffer = new StreamBuffer({ executionId: "exec" });
+    const reader = buffer.read();
+    expect(reader.poll()).toBeUndefined();
+    const pending = reader.next();
+    buffer.append(textDelta(0));
+    buffer.append(textDelta(1));
+    // The waiting next() is owed 0.0: a poll now would hand 0.0 out twice or out of order.
+    expect(reader.poll()).toBeUndefined();
+    await expect(pending).resolves.toMatchObject({ done: false, value: { offset: "0.0" } });
+    expect(reader.poll()).toMatchObject({ done: false, value: { offset: "0.1" } });
+    expect(reader.poll()).toBeUndefined();
+    buffer.finish("completed");
+    expect(reasonOf(reader.poll()?.value as StreamEvent)).toBe("completed");
+    expect(reader.poll()).toEqual({ done: true, value: undefined });
+    expect(buffer.readerCount).toBe(0);
+  });
+
+  it("wakes a waiting reader once for a burst of appends, after the burst", async () => {
+    const buffer = new StreamBuffer({ executionId: "exec" });
+    const reader = buffer.read();
+    let appended = 0;
+    let appendedWhenWoken = -1;
+    const woken: string[] = [];
+    const pending = reader.next().then((result) => {
+      appendedWhenWoken = appended;
+      woken.push(result.value!.offset);
+      for (let next = reader.poll(); next !== undefined && !next.done; next = reader.poll()) {
+        woken.push(next.value.offset);
+      }
+    });
+    await tick();
+    // A producer like the classic runner: one append per microtask, with no macrotask in between.
+    for (let i = 0; i < 100; i++) {
+      await Promise.resolve();
+      buffer.append(textDelta(i));
+      appended += 1;
+    }
+    await pending;
+    expect(appendedWhenWoken).toBe(100);
+    expect(woken).toEqual(range(0, 100));
+    expect(buffer.listenerCount).toBe(0);
+  });
+
+  it("stores each event as its JSON text and hands back an equal chunk", async () => {
+    const buffer = new StreamBuffer({ executionId: "exec" });
+    const chunk = { type: "text-delta", id: "t", delta: "héllo \u2028 \"quoted\"" } as const;
+    buffer.append(chunk);
+    buffer.finish("completed");
+    const [event] = await collect(buffer.read());
+    expect(event!.data).toBe(JSON.stringify(chunk));
+    expect(event!.chunk).toEqual(chunk);
   });
 });
 

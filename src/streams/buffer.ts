@@ -9,7 +9,7 @@ import {
 import { encodeOffset, parseOffset } from "./offset";
 import { StreamReader, type EventLog, type StoredEvent } from "./reader";
 import { createTerminalChunk } from "./terminal-chunk";
-import type { TerminalReason } from "./types";
+import type { ClassicStream, ClassicStreamStore, StreamEvent, StreamStatus, TerminalReason } from "./types";
 
 /** Classic buffers live in a single round. */
 const CLASSIC_ROUND = 0;
@@ -17,11 +17,26 @@ const CLASSIC_ROUND = 0;
 // Dropped slots are only reclaimed in batches so that dropping the oldest event stays O(1) amortised.
 const COMPACT_AFTER_DROPPED = 1024;
 
-/** `"streaming"` until finished, then the reason it finished with. */
 /** Counted as the event's JSON `{"offset":"…","chunk":…}` would be. */
 const EVENT_ENVELOPE_LENGTH = '{"offset":"","chunk":}'.length;
 
-export type StreamStatus = "streaming" | TerminalReason;
+
+/** Counted as the event's JSON `{"offset":"…","chunk":…}` would be. */
+function eventBytes(offset: string, data: string): number {
+  return EVENT_ENVELOPE_LENGTH + offset.length + data.length;
+}
+
+/** A buffered event as readers get it: the stored JSON, parsed again only if someone asks for the chunk. */
+class BufferedEvent implements StreamEvent {
+  constructor(
+    readonly offset: string,
+    readonly data: string,
+  ) {}
+
+  get chunk(): UIMessageChunk {
+    return JSON.parse(this.data) as UIMessageChunk;
+  }
+}
 
 /** @internal How a buffer reports to the registry that owns it. */
 export interface StreamBufferObserver {
@@ -44,7 +59,7 @@ export interface StreamBufferOptions {
  * The in-memory, offset-addressed event log of one classic execution. The producer
  * appends UI message chunks; any number of readers replay and follow it.
  */
-export class StreamBuffer implements EventLog {
+export class StreamBuffer implements EventLog, ClassicStream {
   readonly executionId: string;
   readonly conversationId: string | undefined;
   readonly createdAt: number;
@@ -53,8 +68,10 @@ export class StreamBuffer implements EventLog {
   readonly #maxBytes: number;
   readonly #now: () => number;
   readonly #observer: StreamBufferObserver | undefined;
-  // Slot i holds the event with index #slotBase + i; slots below #firstRetained are cleared.
-  #slots: (StoredEvent | undefined)[] = [];
+  // Slot i holds the JSON of the event with index #slotBase + i; slots below #firstRetained are cleared.
+  // Only the text is kept: one string per event is what makes a long turn cheap for the garbage collector.
+  #slots: (string | undefined)[] = [];
+  #terminalIndex = -1;
   #slotBase = 0;
   #firstRetained = 0;
   #nextIndex = 0;
@@ -64,6 +81,7 @@ export class StreamBuffer implements EventLog {
   #closedReason: TerminalReason | undefined;
   readonly #readers = new Set<StreamReader>();
   readonly #listeners = new Set<() => void>();
+  #wakeScheduled = false;
 
   constructor(options: StreamBufferOptions) {
     this.executionId = options.executionId;
@@ -177,11 +195,16 @@ export class StreamBuffer implements EventLog {
 
   /** @internal */
   eventAt(index: number): StoredEvent {
-    const stored = this.#slots[index - this.#slotBase];
-    if (stored === undefined || index < this.#firstRetained) {
+    const data = this.#slots[index - this.#slotBase];
+    if (data === undefined || index < this.#firstRetained) {
       throw new RangeError(`Event ${index} is not retained`);
     }
-    return stored;
+    const offset = encodeOffset({ round: this.round, index });
+    return {
+      event: new BufferedEvent(offset, data),
+      bytes: eventBytes(offset, data),
+      terminal: index === this.#terminalIndex,
+    };
   }
 
   /** @internal */
@@ -226,9 +249,9 @@ export class StreamBuffer implements EventLog {
     const offset = encodeOffset({ round: this.round, index: this.#nextIndex });
     // Serialised once here: every reader sends this text, and unserialisable chunks fail before any reader.
     const data = JSON.stringify(chunk);
-    const event = { offset, chunk, data };
-    const bytes = EVENT_ENVELOPE_LENGTH + offset.length + data.length;
-    this.#slots.push({ event, bytes, terminal });
+    const bytes = eventBytes(offset, data);
+    this.#slots.push(data);
+    if (terminal) this.#terminalIndex = this.#nextIndex;
     this.#nextIndex += 1;
     this.#bytes += bytes;
     const freed = this.#dropOldestWhileAbove(this.#maxBytes);
@@ -241,10 +264,11 @@ export class StreamBuffer implements EventLog {
     let freed = 0;
     while (this.#bytes > limit && this.#firstRetained < this.#nextIndex - 1) {
       const slot = this.#firstRetained - this.#slotBase;
-      const stored = this.#slots[slot];
+      const data = this.#slots[slot];
       this.#slots[slot] = undefined;
+      const bytes =
+        data === undefined ? 0 : eventBytes(encodeOffset({ round: this.round, index: this.#firstRetained }), data);
       this.#firstRetained += 1;
-      const bytes = stored?.bytes ?? 0;
       this.#bytes -= bytes;
       freed += bytes;
     }
@@ -257,11 +281,19 @@ export class StreamBuffer implements EventLog {
   }
 
   #notify(): void {
-    if (this.#listeners.size === 0) return;
+    if (this.#listeners.size === 0 || this.#wakeScheduled) return;
+    this.#wakeScheduled = true;
+    // A tick queued from a microtask runs once the microtask queue is drained: the appends of one burst
+    // wake each waiting reader once, and it takes them all in one go instead of waiting again per event.
+    process.nextTick(this.#wakeListeners);
+  }
+
+  readonly #wakeListeners = (): void => {
+    this.#wakeScheduled = false;
     const waiting = [...this.#listeners];
     this.#listeners.clear();
     for (const wake of waiting) wake();
-  }
+  };
 }
 
 /** Limits and clock of a {@link StreamBufferRegistry}. */
@@ -312,7 +344,7 @@ function startUnrefTimer(callback: () => void, delayMs: number): ExpiryTimer {
  * Owns every classic stream buffer of the process, keyed by execution id, and keeps
  * their memory bounded (per-stream and total caps, expiry after finish).
  */
-export class StreamBufferRegistry {
+export class StreamBufferRegistry implements ClassicStreamStore {
   #options: Required<StreamBufferRegistryOptions>;
   readonly #buffers = new Map<string, StreamBuffer>();
   readonly #byConversation = new Map<string, StreamBuffer>();

@@ -5,7 +5,6 @@ export {
   type StreamBufferOptions,
   type StreamBufferRegistryOptions,
   type StreamBufferStats,
-  type StreamStatus,
 } from "./buffer";
 export {
   InvalidOffsetError,
@@ -18,4 +17,11 @@ export { comparePositions, encodeOffset, parseOffset, type Position } from "./of
 export { StreamReader } from "./reader";
 export { SSE_DONE, SSE_PING, formatSseEvent, toSseByteStream, type SseByteStreamOptions } from "./sse";
 export { createTerminalChunk, terminalReasonOf, type TerminalChunk } from "./terminal-chunk";
-export { TERMINAL_REASONS, type StreamEvent, type TerminalReason } from "./types";
+export {
+  TERMINAL_REASONS,
+  type ClassicStream,
+  type ClassicStreamStore,
+  type StreamEvent,
+  type StreamStatus,
+  type TerminalReason,
+} from "./types";

@@ -44,6 +44,7 @@ export class StreamReader implements AsyncIterableIterator<StreamEvent, undefine
   #stopListening: (() => void) | undefined;
   #wake: (() => void) | undefined;
   #previousStep: Promise<unknown> = Promise.resolve();
+  #stepsPending = 0;
 
   /** @internal Created by `StreamBuffer.read`. */
   constructor(log: EventLog, cursor: number, lastOffset: string | undefined) {
@@ -63,10 +64,22 @@ export class StreamReader implements AsyncIterableIterator<StreamEvent, undefine
 
   /** Resolves with the next event; waits for an append when caught up. */
   next(): Promise<IteratorResult<StreamEvent, undefined>> {
+    // Without a wait pending, an event that is already there needs no queued step.
+    const available = this.poll();
+    if (available !== undefined) return Promise.resolve(available);
     // Serialised so that overlapping next() calls still observe the cursor one at a time.
+    this.#stepsPending += 1;
     const step = this.#previousStep.then(() => this.#step());
     this.#previousStep = step.catch(() => undefined);
     return step;
+  }
+
+  /**
+   * The next event when it is available now (or the end, when the reader has ended); undefined when
+   * {@link next} would have to wait, or while an earlier `next()` is still pending.
+   */
+  poll(): IteratorResult<StreamEvent, undefined> | undefined {
+    return this.#stepsPending === 0 ? this.#tryStep() : undefined;
   }
 
   /** Called by `break` in for-await: same as {@link cancel}. */
@@ -82,27 +95,39 @@ export class StreamReader implements AsyncIterableIterator<StreamEvent, undefine
   }
 
   async #step(): Promise<IteratorResult<StreamEvent, undefined>> {
-    for (;;) {
-      if (this.#ended) return DONE;
-      const log = this.#log;
-      if (this.#cursor < log.firstRetainedIndex) {
-        return this.#endWith(log.closedReason ?? "expired");
+    try {
+      for (;;) {
+        const result = this.#tryStep();
+        if (result !== undefined) return result;
+        await this.#waitForChange();
       }
-      if (this.#cursor < log.nextIndex) {
-        const stored = log.eventAt(this.#cursor);
-        this.#cursor += 1;
-        this.#lastOffset = stored.event.offset;
-        if (stored.terminal) this.#release();
-        return { done: false, value: stored.event };
-      }
-      if (log.closedReason !== undefined) return this.#endWith(log.closedReason);
-      // Positioned after the terminal event (resumed from its offset): nothing is left.
-      if (log.finished) {
-        this.#release();
-        return DONE;
-      }
-      await this.#waitForChange();
+    } finally {
+      // Before the caller sees the result, so that its next poll() is not refused.
+      this.#stepsPending -= 1;
     }
+  }
+
+  /** One step without waiting: the next event or the end, or undefined when nothing is there yet. */
+  #tryStep(): IteratorResult<StreamEvent, undefined> | undefined {
+    if (this.#ended) return DONE;
+    const log = this.#log;
+    if (this.#cursor < log.firstRetainedIndex) {
+      return this.#endWith(log.closedReason ?? "expired");
+    }
+    if (this.#cursor < log.nextIndex) {
+      const stored = log.eventAt(this.#cursor);
+      this.#cursor += 1;
+      this.#lastOffset = stored.event.offset;
+      if (stored.terminal) this.#release();
+      return { done: false, value: stored.event };
+    }
+    if (log.closedReason !== undefined) return this.#endWith(log.closedReason);
+    // Positioned after the terminal event (resumed from its offset): nothing is left.
+    if (log.finished) {
+      this.#release();
+      return DONE;
+    }
+    return undefined;
   }
 
   #waitForChange(): Promise<void> {

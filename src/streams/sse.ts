@@ -1,3 +1,4 @@
+import { StreamReader } from "./reader";
 import type { StreamEvent } from "./types";
 
 /** Sent last on every SSE response, after the terminal event (or a source failure). */
@@ -33,20 +34,26 @@ type ReadResult = IteratorResult<StreamEvent, unknown> | ReadableStreamReadResul
 
 interface EventSource {
   next(): Promise<ReadResult>;
+  /** A result that is available without waiting, if the source can tell (a {@link StreamReader} can). */
+  poll(): ReadResult | undefined;
   cancel(): void;
 }
+
+const cannotPoll = () => undefined;
 
 function openSource(events: AsyncIterable<StreamEvent> | ReadableStream<StreamEvent>): EventSource {
   if ("getReader" in events && typeof events.getReader === "function") {
     const reader = events.getReader();
     return {
       next: () => reader.read(),
+      poll: cannotPoll,
       cancel: () => void reader.cancel().catch(() => undefined),
     };
   }
   const iterator = (events as AsyncIterable<StreamEvent>)[Symbol.asyncIterator]();
   return {
     next: () => iterator.next(),
+    poll: iterator instanceof StreamReader ? () => iterator.poll() : cannotPoll,
     cancel: () => {
       // Not awaited: an async generator only runs return() once its pending next() settles.
       void Promise.resolve(iterator.return?.()).catch(() => undefined);
@@ -164,21 +171,30 @@ export function toSseByteStream(
     queueMicrotask(() => process.nextTick(onBoundary, id));
   };
 
-  const onResult = (result: ReadResult): void => {
-    reading = false;
-    if (ended) return;
+  /** Frames one result into the batch; false when it ended the stream. */
+  const take = (result: ReadResult): boolean => {
     if (result.done) {
       end(false);
-      return;
+      return false;
     }
     try {
       batch += formatSseEvent(result.value.offset, result.value.chunk, result.value.data);
     } catch (error) {
       fail(error);
-      return;
+      return false;
     }
-    // Not asked for more: keep the event for the next pull and do not read ahead.
-    if (settlePull === undefined) return;
+    return true;
+  };
+
+  /** Takes what is available at once, then flushes at the size limit or waits for the next event. */
+  const readOn = (): void => {
+    // Not asked for more: keep what was read for the next pull and do not read ahead.
+    if (ended || settlePull === undefined) return;
+    while (batch.length < MAX_BATCH_CHARS) {
+      const available = source.poll();
+      if (available === undefined) break;
+      if (!take(available)) return;
+    }
     if (batch.length >= MAX_BATCH_CHARS) {
       yieldBeforeNextRead = true;
       flush();
@@ -187,6 +203,12 @@ export function toSseByteStream(
     // After a wait, also take whatever became available together with this event.
     if (!boundaryPending) startBoundary();
     read();
+  };
+
+  const onResult = (result: ReadResult): void => {
+    reading = false;
+    if (ended) return;
+    if (take(result)) readOn();
   };
 
   const onFailure = (): void => {
@@ -212,7 +234,7 @@ export function toSseByteStream(
       return;
     }
     startBoundary();
-    if (!reading) read();
+    if (!reading) readOn();
   };
 
   return new ReadableStream<Uint8Array>(

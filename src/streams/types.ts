@@ -1,4 +1,5 @@
 import type { UIMessageChunk } from "ai";
+import type { StreamReader } from "./reader";
 
 /** Every way a stream can end. `suspended`: the turn ended waiting for a tool approval. */
 export const TERMINAL_REASONS = [
@@ -19,4 +20,28 @@ export interface StreamEvent {
   chunk: UIMessageChunk;
   /** The chunk as JSON, when whoever stored it has serialised it already. */
   data?: string;
+}
+
+/** `"streaming"` until finished, then the reason it finished with. */
+export type StreamStatus = "streaming" | TerminalReason;
+
+/** One classic execution's stream as the run service uses it: the runner appends, HTTP responses read. */
+export interface ClassicStream {
+  readonly status: StreamStatus;
+  /** Stores the chunk as the next event; returns its offset. */
+  append(chunk: UIMessageChunk): string;
+  /** Ends the stream with its terminal event; the first reason wins. */
+  finish(reason: TerminalReason): void;
+  /** Every event after `after` (from the first when omitted), then live ones, up to the terminal event. */
+  read(after?: string): StreamReader;
+}
+
+/** Where the run service keeps classic streams: a {@link StreamBufferRegistry} in the product. */
+export interface ClassicStreamStore {
+  configure(options: { maxBytesPerStream?: number; maxBytesTotal?: number; expireAfterMs?: number }): void;
+  create(executionId: string, metadata?: { conversationId?: string }): ClassicStream;
+  get(executionId: string): ClassicStream | undefined;
+  /** Ends every reader; later creates fail. */
+  shutdown(): void;
+  stats(): { streams: number; bytes: number; readers: number };
 }
