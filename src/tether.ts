@@ -86,7 +86,15 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
      * listens: its queue delivers to this server's workflow endpoints at `baseUrl`.
      */
     async startWorkflows(options: { baseUrl?: string } = {}) {
-      provideStepServices({ repositories, models, maxSteps: config.maxSteps, logger, now: () => new Date(), redact });
+      provideStepServices({
+        repositories,
+        locks: database.locks,
+        models,
+        maxSteps: config.maxSteps,
+        logger,
+        now: () => new Date(),
+        redact,
+      });
       workflows = await startWorkflowRuntime({
         database: config.database,
         dataDir: config.dataDir,

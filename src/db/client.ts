@@ -9,6 +9,7 @@ import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import * as schema from "../../drizzle/schema";
 import { projectRoot } from "../paths";
+import { createInProcessLocks, createPostgresLocks, type NamedLocks } from "./locks";
 
 export type Schema = typeof schema;
 /** The drizzle database, whichever driver is behind it. */
@@ -18,6 +19,8 @@ export type DatabaseKind = "pglite" | "postgres";
 export interface DatabaseHandle {
   db: Database;
   kind: DatabaseKind;
+  /** Exclusive named locks across every process on this database. */
+  locks: NamedLocks;
   close(): Promise<void>;
 }
 
@@ -34,7 +37,16 @@ export async function openPglite(source: { dir: string } | { client: PGlite }): 
   }
   const db = drizzlePglite(client, { schema });
   await migratePglite(db, { migrationsFolder: migrationsFolder() });
-  return { db: db as unknown as Database, kind: "pglite", close: () => client.close() };
+  const locks = createInProcessLocks();
+  return {
+    db: db as unknown as Database,
+    kind: "pglite",
+    locks,
+    async close() {
+      await locks.close();
+      await client.close();
+    },
+  };
 }
 
 /** Opens PostgreSQL through postgres.js and applies pending migrations. */
@@ -42,7 +54,16 @@ export async function openPostgres(url: string, options: { maxConnections?: numb
   const client = postgres(url, { max: options.maxConnections ?? 10, onnotice: () => {} });
   const db = drizzlePostgres(client, { schema });
   await migratePostgres(db, { migrationsFolder: migrationsFolder() });
-  return { db: db as unknown as Database, kind: "postgres", close: () => client.end({ timeout: 5 }) };
+  const locks = createPostgresLocks(client);
+  return {
+    db: db as unknown as Database,
+    kind: "postgres",
+    locks,
+    async close() {
+      await locks.close();
+      await client.end({ timeout: 5 });
+    },
+  };
 }
 
 export function openDatabase(

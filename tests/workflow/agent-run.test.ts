@@ -80,6 +80,7 @@ describe("the agentRun workflow, in-process", () => {
     };
     provideStepServices({
       repositories,
+      locks: database.handle.locks,
       models: {
         demoTokenDelayMs: 0,
         openai: {},

@@ -7,7 +7,8 @@ import { encodeOffset, parseOffset, type Position } from "../../streams/offset";
 import { createTerminalChunk, terminalReasonOf } from "../../streams/terminal-chunk";
 import type { StreamEvent, TerminalReason } from "../../streams/types";
 import { InvalidInputError } from "../../errors";
-import { attemptKey, roundNamespace, type RoundEnvelope } from "./rounds";
+import { AttemptFilter } from "./attempt-filter";
+import { roundNamespace, type RoundEnvelope } from "./rounds";
 
 /** How often an idle reader checks whether its run ended without closing the round (a cancel). */
 const STATUS_POLL_MS = 500;
@@ -46,9 +47,9 @@ type RoundEnd =
 
 /**
  * Reads one round's namespace from an index: yields its events with offsets `<round>.<index>`, skipping
- * chunks of attempts a retry superseded (the attempt each step recorded before writing), and answers
- * how the round ended. A live reader that sees a retry replace chunks it already sent stops with
- * `superseded` (it cannot take them back); a reconnect then replays the surviving attempt only.
+ * chunks of step attempts that another attempt replaced (see {@link AttemptFilter}), and answers how the
+ * round ended. A live reader whose chunks a newer attempt contradicts stops with `superseded` (it cannot
+ * take them back); a reconnect then replays the surviving attempt only.
  */
 async function* readRound(
   options: DurableReaderOptions,
@@ -57,8 +58,7 @@ async function* readRound(
 ): AsyncGenerator<StreamEvent, RoundEnd> {
   const { executions } = options;
   const pollMs = options.pollMs ?? STATUS_POLL_MS;
-  let attempts = latestAttempts(await executions.get(options.execution.id));
-  const sent = new Map<string, number>();
+  const attempts = new AttemptFilter(latestAttempts(await executions.get(options.execution.id)));
   const readable = getRun(options.execution.workflowRunId!).getReadable<RoundEnvelope>({
     namespace: roundNamespace(round),
     startIndex: fromIndex,
@@ -90,12 +90,10 @@ async function* readRound(
       pending = reader.read();
       const position = index++;
       const envelope = next.value;
-      if (!attempts.has(envelope.step)) attempts = latestAttempts(await executions.get(options.execution.id));
-      const latest = attempts.get(envelope.step) ?? envelope.attempt;
-      if (envelope.attempt < latest) continue;
-      const previous = sent.get(envelope.step);
-      if (previous !== undefined && previous < envelope.attempt) return { kind: "superseded" };
-      sent.set(envelope.step, envelope.attempt);
+      if (!attempts.knows(envelope.step)) attempts.refresh(latestAttempts(await executions.get(options.execution.id)));
+      const verdict = attempts.verdict(envelope);
+      if (verdict === "superseded") return { kind: "superseded" };
+      if (verdict === "skip") continue;
       yield { offset: encodeOffset({ round, index: position }), chunk: envelope.chunk };
       const reason = terminalReasonOf(envelope.chunk);
       if (reason) return { kind: "terminal", reason };

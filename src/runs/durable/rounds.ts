@@ -26,3 +26,8 @@ export interface RoundEnvelope {
 export function attemptKey(stepId: string): string {
   return `attempt:${stepId}`;
 }
+
+/** The metadata key under which a step that must not run twice records what its finished run returned. */
+export function stepResultKey(stepId: string): string {
+  return `stepResult:${stepId}`;
+}

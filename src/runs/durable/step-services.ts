@@ -1,4 +1,5 @@
 import type { ModelSettings } from "../../agents/models";
+import type { NamedLocks } from "../../db/locks";
 import type { Repositories } from "../../db/repositories";
 import type { Logger } from "../../logger";
 
@@ -10,6 +11,8 @@ import type { Logger } from "../../logger";
  */
 export interface StepServices {
   repositories: Repositories;
+  /** Locks shared by every server process on the database (one step attempt at a time). */
+  locks: NamedLocks;
   models: ModelSettings;
   maxSteps: number;
   logger: Logger;

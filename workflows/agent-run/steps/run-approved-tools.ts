@@ -4,6 +4,7 @@ import { getStepMetadata } from "workflow";
 import { toolDefinition } from "../../../src/agents/tools";
 import { createRoundWriter } from "../../../src/runs/durable/round-writer";
 import { attemptKey, type RoundEnvelope } from "../../../src/runs/durable/rounds";
+import { runOnce } from "../../../src/runs/durable/run-once";
 import { stepServices } from "../../../src/runs/durable/step-services";
 
 type Part = UIMessage["parts"][number];
@@ -20,9 +21,17 @@ export async function runApprovedTools(
   writable: WritableStream<RoundEnvelope>,
 ): Promise<{ status: ExecutionStatus }> {
   "use step";
+  const { stepId, attempt } = getStepMetadata();
+  return runOnce(input.executionId, stepId, () => approvedTools(input, writable, { stepId, attempt }));
+}
+
+async function approvedTools(
+  input: { executionId: string; round: number; toolCallIds: string[] },
+  writable: WritableStream<RoundEnvelope>,
+  { stepId, attempt }: { stepId: string; attempt: number },
+): Promise<{ status: ExecutionStatus }> {
   const services = stepServices();
   const { repositories } = services;
-  const { stepId, attempt } = getStepMetadata();
   const resumed = await repositories.executions.tryUpdateStatus(input.executionId, {
     status: "running",
     metadata: { round: input.round, [attemptKey(stepId)]: attempt },

@@ -3,6 +3,7 @@ import { isTerminal } from "../../../src/db/repositories/executions";
 import { outcomeOf, persistTurn, streamAgentTurn, type TurnOutcome } from "../../../src/runs/agent-turn";
 import { createRoundWriter } from "../../../src/runs/durable/round-writer";
 import { attemptKey, type RoundEnvelope } from "../../../src/runs/durable/rounds";
+import { runOnce } from "../../../src/runs/durable/run-once";
 import { stepServices } from "../../../src/runs/durable/step-services";
 import { createTerminalChunk } from "../../../src/streams/terminal-chunk";
 
@@ -18,16 +19,25 @@ export interface ModelRoundResult {
 /**
  * One model turn of a durable run, streamed into the round's namespace and closed on every path that
  * returns. A crash or a thrown error leaves the namespace open for the retry, which writes as the next
- * attempt; readers skip the superseded attempt's chunks.
+ * attempt; readers skip the superseded attempt's chunks. A second delivery while the first still runs
+ * waits for it and answers its result (see runOnce).
  */
 export async function runModelRound(
   input: { executionId: string; round: number },
   writable: WritableStream<RoundEnvelope>,
 ): Promise<ModelRoundResult> {
   "use step";
+  const { stepId, attempt } = getStepMetadata();
+  return runOnce(input.executionId, stepId, () => modelRound(input, writable, { stepId, attempt }));
+}
+
+async function modelRound(
+  input: { executionId: string; round: number },
+  writable: WritableStream<RoundEnvelope>,
+  { stepId, attempt }: { stepId: string; attempt: number },
+): Promise<ModelRoundResult> {
   const services = stepServices();
   const { repositories } = services;
-  const { stepId, attempt } = getStepMetadata();
   // Recorded before the first write: a reader that opens the round later skips older attempts at once.
   const execution = await repositories.executions.mergeMetadata(input.executionId, {
     [attemptKey(stepId)]: attempt,

@@ -1,0 +1,60 @@
+import type { RoundEnvelope } from "./rounds";
+
+/** What a round reader does with one chunk of the namespace. */
+export type AttemptVerdict = "forward" | "skip" | "superseded";
+
+/**
+ * Decides what a reader of one round forwards when a step ran more than once. Steps are delivered at
+ * least once: a crash restart retries a step, and in a multi-process deployment two replays of the same
+ * run can start the same step twice, both alive and writing. Every step records its attempt before it
+ * writes (see `attemptKey`), so a reader that starts late knows which attempt counts and skips the
+ * others. A live reader that already forwarded an earlier attempt's chunks follows the newer attempt as
+ * long as it repeats what was sent (a deterministic step: tool results, a replayed model round); only
+ * when the newer attempt says something different does the reader have to give up with `superseded`.
+ */
+export class AttemptFilter {
+  #recorded: ReadonlyMap<string, number>;
+  /**
+   * Per step: the attempt being followed, the sequence of the first of its chunks this reader forwarded
+   * (above 0 when it resumed mid-round), and the JSON of the chunks forwarded since.
+   */
+  readonly #followed = new Map<string, { attempt: number; first: number; sent: string[] }>();
+
+  /** `recorded`: the latest attempt each step recorded before writing (from the execution's metadata). */
+  constructor(recorded: ReadonlyMap<string, number>) {
+    this.#recorded = recorded;
+  }
+
+  /** True when the recorded attempts mention `step` (otherwise they may be stale: refresh them). */
+  knows(step: string): boolean {
+    return this.#recorded.has(step);
+  }
+
+  refresh(recorded: ReadonlyMap<string, number>): void {
+    this.#recorded = recorded;
+  }
+
+  verdict(envelope: RoundEnvelope): AttemptVerdict {
+    const { step, attempt, sequence } = envelope;
+    const followed = this.#followed.get(step);
+    if (!followed) {
+      // Output of an attempt that a later one replaced before this reader forwarded any of it.
+      if (attempt < (this.#recorded.get(step) ?? attempt)) return "skip";
+      this.#followed.set(step, { attempt, first: sequence, sent: [JSON.stringify(envelope.chunk)] });
+      return "forward";
+    }
+    if (attempt < followed.attempt) return "skip";
+    if (attempt > followed.attempt) followed.attempt = attempt;
+    const position = sequence - followed.first;
+    // Sent before this reader started (an earlier connection): it cannot compare them, and a client
+    // that resumed past them keeps what it has.
+    if (position < 0) return "skip";
+    if (position < followed.sent.length) {
+      return followed.sent[position] === JSON.stringify(envelope.chunk) ? "skip" : "superseded";
+    }
+    // A gap would mean lost output: never paper over it.
+    if (position > followed.sent.length) return "superseded";
+    followed.sent.push(JSON.stringify(envelope.chunk));
+    return "forward";
+  }
+}

@@ -1,0 +1,41 @@
+import type { NamedLocks, ReleaseLock } from "../../db/locks";
+import { stepResultKey } from "./rounds";
+import { stepServices } from "./step-services";
+
+const FIRST_RETRY_MS = 25;
+const MAX_RETRY_MS = 500;
+
+async function waitForLock(locks: NamedLocks, name: string, onWait: () => void): Promise<ReleaseLock> {
+  for (let delay = FIRST_RETRY_MS; ; delay = Math.min(delay * 2, MAX_RETRY_MS)) {
+    const release = await locks.tryAcquire(name);
+    if (release) return release;
+    if (delay === FIRST_RETRY_MS) onWait();
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
+/**
+ * Runs the body of a stream-writing step at most once at a time per step, across every server process,
+ * and hands the recorded result of a finished run to any later delivery of the same step.
+ *
+ * Steps are delivered at least once. A retry after a crash is what attempts are for, but with several
+ * processes on one PostgreSQL two replays of the same run can also start the same step twice at once
+ * (each replay re-queues the steps it waits for): both would call the model and write the round. The
+ * second delivery waits here for the first; the lock dies with its holder, so a retry after a crash
+ * goes ahead at once. The result is recorded before the lock is released, and results carry ids only.
+ */
+export async function runOnce<T>(executionId: string, stepId: string, body: () => Promise<T>): Promise<T> {
+  const { repositories, locks, logger } = stepServices();
+  const release = await waitForLock(locks, `step:${executionId}:${stepId}`, () =>
+    logger.info({ executionId, stepId }, "step already running: waiting for that delivery"),
+  );
+  try {
+    const recorded = (await repositories.executions.get(executionId)).metadata[stepResultKey(stepId)];
+    if (recorded !== undefined) return recorded as T;
+    const result = await body();
+    await repositories.executions.mergeMetadata(executionId, { [stepResultKey(stepId)]: result });
+    return result;
+  } finally {
+    await release();
+  }
+}
