@@ -6,9 +6,9 @@
  * TEST_DATABASE_URL is set, then on the Postgres world (over a throwaway database it creates and drops).
  * Prints ONE JSON document on stdout (headline numbers of every world side by side in `summary`, details in
  * `worlds`, method and findings in `notes`); progress goes to stderr. Per world:
- *   1. per-step overhead: Tether's `agentRun` (a durable chat turn on demo:0 = 3 steps) vs the bench's bare
- *      workflow with 3 trivial steps (bench/workflows/durable-bare.ts) and a control that only adds zod to the
- *      workflow bundle (bench/workflows/durable-bare-zod.ts), in rotating order;
+ *   1. per-step overhead: Tether's `agentRun` (a durable chat turn on demo:0 = 3 steps, started in-process
+ *      and over HTTP) vs the bench's bare workflow of the same shape (bench/workflows/durable-bare.ts: trivial
+ *      steps, the middle one streaming as many chunks), in rotating order;
  *   2. chunk write → visible to a reader on the resume route GET /api/chat/:conversationId/stream
  *      (demo:50, `count to 60`), with a breakdown by stage; and a fast model's per-chunk cost, durable vs classic;
  *   3. approval POST → first event of round 1 on a live GET /api/executions/:id/stream;
@@ -21,6 +21,7 @@ import { statSync } from "node:fs";
 import os from "node:os";
 import { getRun, start } from "workflow/api";
 import { getWorld } from "workflow/runtime";
+import { AGENT_RUN_WORKFLOW_ID } from "../src/runs/durable/runtime";
 import type { TimedEvent, TimedStream } from "./durable-client";
 import {
   benchmarkHeader,
@@ -48,7 +49,6 @@ const settings = quick
       overheadWarmUp: 1,
       overheadRounds: 6,
       chunkRuns: 1,
-      chunkWhatIfRuns: 0,
       fastCount: 100,
       fastRounds: 1,
       approvalRuns: 5,
@@ -60,7 +60,6 @@ const settings = quick
       overheadWarmUp: 2,
       overheadRounds: 15,
       chunkRuns: 4,
-      chunkWhatIfRuns: 2,
       fastCount: 300,
       fastRounds: 3,
       approvalRuns: 20,
@@ -164,14 +163,12 @@ function stepCycles(run: RunTiming): number[] {
 
 interface BenchWorkflows {
   bare: BenchWorkflow;
-  bareZod: BenchWorkflow;
 }
 let compiled: BenchWorkflows | undefined;
 
 async function compileBenchWorkflows(): Promise<BenchWorkflows> {
   compiled = {
     bare: await buildBenchWorkflow("durable-bare", "bareSteps"),
-    bareZod: await buildBenchWorkflow("durable-bare-zod", "bareStepsWithZod"),
   };
   return compiled;
 }
@@ -179,7 +176,8 @@ async function compileBenchWorkflows(): Promise<BenchWorkflows> {
 // ---------------------------------------------------------------------------------------------------------
 // 1. Per-step overhead: Tether's steps vs trivial steps
 
-async function tetherTurn(server: DurableBenchServer, client: DurableClientWorker) {
+/** A durable chat turn through POST /api/chat, read to the end by the client worker. */
+async function tetherTurnOverHttp(server: DurableBenchServer, client: DurableClientWorker) {
   const stream = await client.call("chat", {
     baseUrl: server.url,
     conversationId: uniqueId("overhead"),
@@ -196,47 +194,85 @@ async function tetherTurn(server: DurableBenchServer, client: DurableClientWorke
   if (run.status !== "completed") failures.push(`overhead: Tether run ${run.runId} ended ${run.status}`);
   const settled = await server.tether.repositories.executions.get(execution.id);
   if (settled.status !== "completed") failures.push(`overhead: execution ${execution.id} ended ${settled.status}`);
+  // Every event of the response but [DONE] is a chunk the model step wrote.
+  return { run, chunks: stream.events.filter((event) => event.type !== "[DONE]").length };
+}
+
+/**
+ * The same turn started as the bare runs are: the rows POST /api/chat would write, then start() in-process,
+ * with nobody reading the stream, so that only the workflow's own steps are timed.
+ */
+async function tetherTurnInProcess(server: DurableBenchServer) {
+  const { repositories } = server.tether;
+  const conversationId = uniqueId("overhead");
+  await repositories.conversations.ensure({ id: conversationId, ownerId: "local", agentId: FAST_AGENT, title: CHAT_PROMPT });
+  await repositories.messages.upsert(conversationId, {
+    id: `u_${conversationId}`,
+    role: "user",
+    parts: [{ type: "text", text: CHAT_PROMPT }],
+  });
+  const execution = await repositories.executions.create({
+    mode: "durable",
+    agentId: FAST_AGENT,
+    conversationId,
+    ownerId: "local",
+    metadata: { round: 0 },
+  });
+  const started = await start({ workflowId: AGENT_RUN_WORKFLOW_ID }, [{ executionId: execution.id, approvalTimeoutMs: 60_000 }]);
+  const run = await waitForRun(started.runId);
+  if (run.status !== "completed") failures.push(`overhead: Tether run ${run.runId} ended ${run.status}`);
+  const settled = await repositories.executions.get(execution.id);
+  if (settled.status !== "completed") failures.push(`overhead: execution ${execution.id} ended ${settled.status}`);
+  const answer = (await repositories.messages.list(conversationId)).at(-1);
+  const text = answer?.parts.map((part) => (part.type === "text" ? part.text : "")).join("");
+  if (text !== `You said: ${CHAT_PROMPT}`) failures.push(`overhead: in-process turn answered ${JSON.stringify(text)}`);
   return run;
 }
 
-async function bareRun(steps: number, workflow: BenchWorkflow = compiled!.bare) {
-  const started = await start({ workflowId: workflow.workflowId }, [{ steps }]);
+async function bareRun(steps: number, stream?: { at: number; chunks: number }) {
+  const input = stream ? { steps, streamAt: stream.at, chunks: stream.chunks } : { steps };
+  const started = await start({ workflowId: compiled!.bare.workflowId }, [input]);
   const run = await waitForRun(started.runId);
   if (run.status !== "completed") failures.push(`bare run ${run.runId} (${steps} steps) ended ${run.status}`);
   if (run.steps.length !== steps) failures.push(`bare run ${run.runId}: ${run.steps.length} steps, expected ${steps}`);
   return run;
 }
 
-type Side = "tether" | "bare" | "bareZod";
+type Side = "tether" | "tetherHttp" | "bare";
 
 async function stepOverhead(server: DurableBenchServer, client: DurableClientWorker) {
   log(`[${server.kind}] 1. step overhead: warm-up (${settings.overheadWarmUp} of each)`);
   let shape: string[] = [];
+  let chunksPerRound = 0;
   for (let index = 0; index < settings.overheadWarmUp; index++) {
-    shape = (await tetherTurn(server, client)).steps.map((step) => step.name);
-    await bareRun(3);
-    await bareRun(3, compiled!.bareZod);
+    shape = (await tetherTurnInProcess(server)).steps.map((step) => step.name);
+    chunksPerRound = (await tetherTurnOverHttp(server, client)).chunks;
   }
   const stepsPerTurn = shape.length;
-  const runs: Record<Side, RunTiming[]> = { tether: [], bare: [], bareZod: [] };
+  const streamAt = shape.indexOf("runModelRound");
+  const bareShape = streamAt >= 0 ? { at: streamAt, chunks: chunksPerRound } : undefined;
+  await bareRun(stepsPerTurn, bareShape);
+  const runs: Record<Side, RunTiming[]> = { tether: [], tetherHttp: [], bare: [] };
   const pairedRatios: number[] = [];
-  const sides: Side[] = ["tether", "bare", "bareZod"];
+  const sides: Side[] = ["tether", "tetherHttp", "bare"];
   for (let round = 0; round < settings.overheadRounds; round++) {
-    // Rotated every round (T B Z, B Z T, Z T B, …) so that drift in machine load hits every side alike.
+    // Rotated every round (T H B, H B T, B T H, …) so that drift in machine load hits every side alike.
     const order = sides.map((_, index) => sides[(index + round) % sides.length]!);
     const pair: Partial<Record<Side, RunTiming>> = {};
     for (const side of order) {
       const run =
         side === "tether"
-          ? await tetherTurn(server, client)
-          : await bareRun(stepsPerTurn, side === "bare" ? compiled!.bare : compiled!.bareZod);
+          ? await tetherTurnInProcess(server)
+          : side === "tetherHttp"
+            ? (await tetherTurnOverHttp(server, client)).run
+            : await bareRun(stepsPerTurn, bareShape);
       pair[side] = run;
       runs[side].push(run);
     }
     pairedRatios.push(pair.tether!.runMs / pair.bare!.runMs);
     log(
-      `[${server.kind}] 1. round ${round + 1}/${settings.overheadRounds}: Tether turn ${pair.tether!.runMs} ms, ` +
-        `bare ${stepsPerTurn} steps ${pair.bare!.runMs} ms, bare+zod ${pair.bareZod!.runMs} ms`,
+      `[${server.kind}] 1. round ${round + 1}/${settings.overheadRounds}: Tether turn ${pair.tether!.runMs} ms ` +
+        `(over HTTP ${pair.tetherHttp!.runMs} ms), bare ${stepsPerTurn} steps ${pair.bare!.runMs} ms`,
     );
   }
   const names = runs.tether[0]?.steps.map((step) => step.name) ?? [];
@@ -277,26 +313,26 @@ async function stepOverhead(server: DurableBenchServer, client: DurableClientWor
   const ratio = cycleMedian("tether") / cycleMedian("bare");
   return {
     rounds: settings.overheadRounds,
-    order: "rotated per round (Tether, bare, bare+zod; then bare, bare+zod, Tether; …); warm-up runs of each first, not counted; runs never overlap",
+    order: "rotated per round (in-process Tether, Tether over HTTP, bare; then over HTTP, bare, in-process; …); warm-up runs of each first, not counted; runs never overlap",
     tether: describe(
       "tether",
-      `durable POST /api/chat on demo:0 with "${CHAT_PROMPT}" (agentRun: ${names.join(" → ")}); the client worker reads the response to the end`,
+      `agentRun on demo:0 with "${CHAT_PROMPT}" (${names.join(" → ")}), started in-process with start() after writing the rows POST /api/chat writes; nobody reads its stream`,
+      tetherBundleBytes(),
+    ),
+    tetherOverHttp: describe(
+      "tetherHttp",
+      `the same turn through a durable POST /api/chat whose response the client worker reads to the end (the server streams it while the steps run)`,
       tetherBundleBytes(),
     ),
     bare: describe(
       "bare",
-      `bench/workflows/durable-bare.ts bareSteps({ steps: ${stepsPerTurn} }) started with start() in-process; each step returns 1`,
+      `bench/workflows/durable-bare.ts bareSteps({ steps: ${stepsPerTurn}${bareShape ? `, streamAt: ${bareShape.at}, chunks: ${bareShape.chunks}` : ""} }) ` +
+        "started with start() in-process: trivial steps that return 1, the one in the model round's place writing as many chunks to r0 as the round did",
       compiled!.bare.bundleBytes,
-    ),
-    bareWithZod: describe(
-      "bareZod",
-      "bench/workflows/durable-bare-zod.ts: the same trivial steps, but the workflow module imports zod for a hook schema as workflows/agent-run/hooks/approval.ts does",
-      compiled!.bareZod.bundleBytes,
     ),
     ratio: {
       recordStatusVsTrivialStep: round2(ratio),
-      recordStatusVsTrivialStepWithZodInBundle: round2(cycleMedian("tether") / cycleMedian("bareZod")),
-      zodInBundleVsBare: round2(cycleMedian("bareZod") / cycleMedian("bare")),
+      recordStatusOverHttpVsTrivialStep: round2(cycleMedian("tetherHttp") / cycleMedian("bare")),
       wholeRunPerStep: round2(perStepMedian("tether") / perStepMedian("bare")),
       pairedWholeRun: summary(pairedRatios),
     },
@@ -340,42 +376,14 @@ async function readWorldRound(runId: string, round: number, deadlineAt: number):
 
 const deltasOf = (events: TimedEvent[] | undefined) => (events ?? []).filter((event) => event.type === "text-delta");
 
-/**
- * Runs `work` with the world's `streamFlushIntervalMs` (how long the SDK buffers a step's stream writes
- * before calling the world; 10 ms when unset) set to `ms`: a what-if for a setting Tether does not pass.
- */
-async function withStreamFlushInterval<T>(ms: number | undefined, work: () => Promise<T>): Promise<T> {
-  if (ms === undefined) return work();
-  const world = getWorld() as { streamFlushIntervalMs?: number };
-  const had = Object.prototype.hasOwnProperty.call(world, "streamFlushIntervalMs");
-  const previous = world.streamFlushIntervalMs;
-  world.streamFlushIntervalMs = ms;
-  try {
-    return await work();
-  } finally {
-    if (had) world.streamFlushIntervalMs = previous;
-    else delete world.streamFlushIntervalMs;
-  }
-}
-
 async function chunkLatency(server: DurableBenchServer, client: DurableClientWorker) {
-  const measured = await measureChunkLatency(server, client, settings.chunkRuns, "");
-  const whatIf =
-    settings.chunkWhatIfRuns > 0
-      ? await withStreamFlushInterval(0, () => measureChunkLatency(server, client, settings.chunkWhatIfRuns, " (what-if streamFlushIntervalMs 0)"))
-      : undefined;
   return {
-    ...measured,
-    whatIfStreamFlushIntervalMs0: whatIf && {
-      runs: whatIf.runs,
-      writeToResumeRouteMs: whatIf.writeToResumeRouteMs,
-      sdkCallsWorldWriteMs: whatIf.breakdownFromModelEmitMs.sdkCallsWorldWrite,
-    },
+    ...(await measureChunkLatency(server, client, settings.chunkRuns)),
     fastModel: await fastModelThroughput(server, client),
   };
 }
 
-async function measureChunkLatency(server: DurableBenchServer, client: DurableClientWorker, runs: number, label: string) {
+async function measureChunkLatency(server: DurableBenchServer, client: DurableClientWorker, runs: number) {
   const { instruments } = server;
   const lag = {
     worldWriteCalled: [] as number[],
@@ -390,7 +398,7 @@ async function measureChunkLatency(server: DurableBenchServer, client: DurableCl
   let noContent = 0;
   const expected = Array.from({ length: PACED_COUNT }, (_, index) => String(index + 1)).join(" ");
   for (let run = 0; run < runs; run++) {
-    log(`[${server.kind}] 2. chunk latency run ${run + 1}/${runs}${label}: count to ${PACED_COUNT} on demo:${PACED_DELAY_MS}`);
+    log(`[${server.kind}] 2. chunk latency run ${run + 1}/${runs}: count to ${PACED_COUNT} on demo:${PACED_DELAY_MS}`);
     instruments.reset();
     const conversationId = uniqueId("chunks");
     const clientDone = client.call("chatWithResume", {
@@ -492,31 +500,26 @@ async function measureChunkLatency(server: DurableBenchServer, client: DurableCl
 async function fastModelThroughput(server: DurableBenchServer, client: DurableClientWorker) {
   const n = settings.fastCount;
   const expected = Array.from({ length: n }, (_, index) => String(index + 1)).join(" ");
-  type Variant = "durable" | "classic" | "durableFlush0";
-  const variants: Variant[] = ["durable", "classic", "durableFlush0"];
+  type Variant = "durable" | "classic";
+  const variants: Variant[] = ["durable", "classic"];
   const timings: Record<Variant, { ms: number[]; events: number[] }> = {
     durable: { ms: [], events: [] },
     classic: { ms: [], events: [] },
-    durableFlush0: { ms: [], events: [] },
   };
   for (let round = 0; round < settings.fastRounds; round++) {
     const order = variants.map((_, index) => variants[(index + round) % variants.length]!);
     for (const variant of order) {
-      const mode = variant === "classic" ? "classic" : "durable";
-      const stream = await withStreamFlushInterval(variant === "durableFlush0" ? 0 : undefined, async () => {
-        const answered = await client.call("chat", {
-          baseUrl: server.url,
-          conversationId: uniqueId(`fast-${variant}`),
-          agentId: FAST_AGENT,
-          text: `count to ${n}`,
-          executionMode: mode,
-        });
-        if (mode === "durable" && answered.executionId) {
-          const execution = await server.tether.repositories.executions.get(answered.executionId);
-          if (execution.workflowRunId) await waitForRun(execution.workflowRunId);
-        }
-        return answered;
+      const stream = await client.call("chat", {
+        baseUrl: server.url,
+        conversationId: uniqueId(`fast-${variant}`),
+        agentId: FAST_AGENT,
+        text: `count to ${n}`,
+        executionMode: variant,
       });
+      if (variant === "durable" && stream.executionId) {
+        const execution = await server.tether.repositories.executions.get(stream.executionId);
+        if (execution.workflowRunId) await waitForRun(execution.workflowRunId);
+      }
       const text = deltasOf(stream.events).map((event) => event.delta).join("");
       if (stream.status !== 200 || !stream.done || text !== expected) {
         failures.push(`fast model ${variant}: status ${stream.status}, [DONE] ${stream.done}, text starts ${JSON.stringify(text.slice(0, 20))}`);
@@ -528,7 +531,7 @@ async function fastModelThroughput(server: DurableBenchServer, client: DurableCl
     const last = (variant: Variant) => round2(timings[variant].ms.at(-1) ?? Number.NaN);
     log(
       `[${server.kind}] 2. fast model round ${round + 1}/${settings.fastRounds}: durable ${last("durable")} ms, ` +
-        `classic ${last("classic")} ms, durable with streamFlushIntervalMs 0 ${last("durableFlush0")} ms`,
+        `classic ${last("classic")} ms`,
     );
   }
   const describe = (variant: Variant) => ({
@@ -538,12 +541,11 @@ async function fastModelThroughput(server: DurableBenchServer, client: DurableCl
   return {
     what:
       `count to ${n} on demo:0 through POST /api/chat, request sent → [DONE] read by the client worker; the same agent ` +
-      "durable, classic (executionMode override), and durable with the world's streamFlushIntervalMs set to 0 (what-if)",
+      "durable and classic (executionMode override)",
     rounds: settings.fastRounds,
     sseEventsPerTurn: median(timings.durable.events),
     durable: describe("durable"),
     classic: describe("classic"),
-    whatIfDurableStreamFlushIntervalMs0: describe("durableFlush0"),
   };
 }
 
@@ -681,7 +683,7 @@ async function createAgents(server: DurableBenchServer) {
 async function benchWorld(kind: WorldKind, client: DurableClientWorker, section: WorldSection) {
   const started = nowMs();
   log(`[${kind}] starting Tether on the ${kind} world`);
-  const server = await startDurableBenchServer(kind, [compiled!.bare, compiled!.bareZod]);
+  const server = await startDurableBenchServer(kind, [compiled!.bare]);
   section.startupMs = Math.round(server.startupMs);
   try {
     await createAgents(server);
@@ -717,10 +719,10 @@ function sideBySide(worlds: Partial<Record<WorldKind, WorldSection>>) {
   return {
     "1. step overhead: recordStatus cycle vs trivial step cycle, medians in ms (target ratio <= 1.25)": pick((s) => ({
       tetherRecordStatus: s.stepOverhead?.tether.cycleMs.p50,
+      tetherRecordStatusOverHttp: s.stepOverhead?.tetherOverHttp.cycleMs.p50,
       bareTrivialStep: s.stepOverhead?.bare.cycleMs.p50,
-      bareTrivialStepZodInBundle: s.stepOverhead?.bareWithZod.cycleMs.p50,
       ratio: s.stepOverhead?.ratio.recordStatusVsTrivialStep,
-      ratioAgainstZodControl: s.stepOverhead?.ratio.recordStatusVsTrivialStepWithZodInBundle,
+      ratioOverHttp: s.stepOverhead?.ratio.recordStatusOverHttpVsTrivialStep,
       wholeRunMsPerStep: { tether: s.stepOverhead?.tether.msPerStep.p50, bare: s.stepOverhead?.bare.msPerStep.p50 },
       pass: s.stepOverhead?.pass,
     })),
@@ -748,15 +750,17 @@ function methodNotes(): string[] {
   return [
     "clocks: the bench's instruments and the client worker share process.hrtime (one monotonic clock for all threads); " +
       "run and step times come from the world's own records (createdAt/startedAt/completedAt, millisecond resolution)",
-    "1. step overhead — Tether side: a durable POST /api/chat (agent on demo:0, prompt \"hi\") runs agentRun as 3 steps: " +
-      "recordStatus(running) → runModelRound → recordStatus(completed). Bare side: bareSteps({ steps: 3 }) of " +
-      "bench/workflows/durable-bare.ts, 3 steps that return 1, started with start() on the same world. A step's cycle = its " +
+    "1. step overhead — Tether side: agentRun on demo:0 with the prompt \"hi\" runs as 3 steps: recordStatus(running) → " +
+      "runModelRound → recordStatus(completed); it is started in-process with start() after writing the rows POST /api/chat " +
+      "writes, as the bare runs are started, and nobody reads its stream. Bare side: bareSteps of " +
+      "bench/workflows/durable-bare.ts with the same shape: steps that return 1, the middle one writing as many chunks to r0 " +
+      "as the model round wrote (stream writes make the SDK's next replay slower, whoever writes). A step's cycle = its " +
       "completedAt minus the previous step's completedAt (the run's createdAt for the first): the workflow replay that " +
       "schedules it, its queue delivery, its body and its completion event. The ratio compares the cycles of the two " +
       "recordStatus steps (positions 1 and 3) with the trivial steps at the same positions (medians); dispatchMs = replay + " +
       "queue delivery, bodyMs = step startedAt → completedAt. wholeRunPerStep = (run createdAt → completedAt) / steps, which " +
-      "also counts runModelRound's streaming. bareWithZod is a control: the bare steps in a workflow module that imports zod " +
-      "for a hook schema, as agentRun's does, to show what carrying zod in the workflow bundle costs per replay",
+      "also counts runModelRound's model call. tetherOverHttp: the same turn through POST /api/chat with the response read " +
+      "to the end, for comparison (the server streams the response on the same thread while the steps run)",
     "2. chunk latency — the demo:50 model is wrapped (through the step services' ModelSettings.provided hook; same demo " +
       "model) to timestamp each text delta when it is emitted, which is when runModelRound writes it (its writer.write " +
       "follows within the same turn of the loop); world.writeToStream/writeToStreamMulti are wrapped to timestamp when the " +
@@ -764,8 +768,8 @@ function methodNotes(): string[] {
       "world in-process (getRun().getReadable); the resume-route reader (GET /api/chat/:id/stream, opened right after the " +
       "POST answered) and the original chat response are read in the worker thread. Deltas are matched by position (the " +
       "texts are checked); only deltas emitted after the resume route answered count (live, not replayed)",
-    "2. fastModel — the same agent at demo:0 with count to n: durable vs classic vs durable with the world's " +
-      "streamFlushIntervalMs set to 0 at runtime (a what-if; Tether does not pass that setting)",
+    "2. fastModel — the same agent at demo:0 with count to n: durable vs classic (the world's streamFlushIntervalMs is 0, " +
+      "as Tether sets it: each chunk is handed to the world at once)",
     "3. approval latency — each run: a durable chat with the send_email prompt (demo:0), wait for `suspended`, open GET " +
       "/api/executions/:id/stream in the worker, let it replay round 0, wait a random 150–650 ms (so periodic work is " +
       "sampled at every phase), POST the approval, time until the first event whose SSE id starts with `1.`. The breakdown " +
@@ -783,20 +787,11 @@ function methodNotes(): string[] {
 function findingNotes(worlds: Partial<Record<WorldKind, WorldSection>>): string[] {
   const found: string[] = [];
   for (const [kind, section] of Object.entries(worlds)) {
-    const overhead = section.stepOverhead;
-    if (overhead && overhead.ratio.zodInBundleVsBare > 1.25) {
-      found.push(
-        `[${kind}] a trivial step costs ${overhead.ratio.zodInBundleVsBare}x as much when the workflow bundle carries zod ` +
-          `(bundle ${overhead.bareWithZod.workflowBundleBytes} vs ${overhead.bare.workflowBundleBytes} bytes; Tether's is ` +
-          `${overhead.tether.workflowBundleBytes}): the SDK evaluates the whole bundle in a fresh VM context on every replay`,
-      );
-    }
     const fast = section.chunkLatency?.fastModel;
     if (fast && fast.durable.msPerEvent > 5 * fast.classic.msPerEvent) {
       found.push(
         `[${kind}] a fast model's chunks cross a durable round at ${fast.durable.msPerEvent} ms each (classic ` +
-          `${fast.classic.msPerEvent} ms; durable with streamFlushIntervalMs 0: ${fast.whatIfDurableStreamFlushIntervalMs0.msPerEvent} ms): ` +
-          "each awaited write waits for the SDK's flush timer, one chunk per flush",
+          `${fast.classic.msPerEvent} ms): every chunk is an awaited write to the world`,
       );
     }
     const approval = section.approvalLatency;
@@ -850,7 +845,7 @@ async function main() {
     log(buildProblem);
   }
   const workflows = await compileBenchWorkflows();
-  results.benchWorkflowsBuildMs = Math.round(workflows.bare.buildMs + workflows.bareZod.buildMs);
+  results.benchWorkflowsBuildMs = Math.round(workflows.bare.buildMs);
   const client = startDurableClientWorker();
   const kinds: WorldKind[] = process.env.TEST_DATABASE_URL ? ["local", "postgres"] : ["local"];
   if (!process.env.TEST_DATABASE_URL) notes.push("TEST_DATABASE_URL is not set: the Postgres world was not measured");
@@ -874,7 +869,6 @@ async function main() {
     clearTimeout(watchdog);
     await client.terminate().catch(() => undefined);
     workflows.bare.dispose();
-    workflows.bareZod.dispose();
   }
   results.summary = sideBySide(worlds);
   notes.push(...methodNotes(), ...findingNotes(worlds));
