@@ -5,6 +5,7 @@ import type { DatabaseHandle } from "./db/client";
 import { createRepositories } from "./db/repositories";
 import type { Logger } from "./logger";
 import { provideStepServices } from "./runs/durable/step-services";
+import { createInterruptedRunSweeper } from "./runs/interrupted-runs";
 import { startWorkflowRuntime, type WorkflowRuntime } from "./runs/durable/runtime";
 import { createRunService } from "./runs/service";
 import { getStreamBufferRegistry, type ClassicStreamStore, type StreamBufferRegistry } from "./streams";
@@ -42,10 +43,13 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
   buffers.configure(config.streams);
 
   if (await repositories.agents.seed(SEEDED_AGENT)) logger.info({ agentId: SEEDED_AGENT.id }, "seeded agent");
+  const interruptedRuns = createInterruptedRunSweeper({ executions: repositories.executions, locks: database.locks, logger });
   if (database.kind === "pglite") {
     // Embedded mode is one process: a classic run still marked running was cut off by a restart.
     const interrupted = await repositories.executions.failInterrupted("classic", "interrupted by a server restart");
     if (interrupted > 0) logger.warn({ interrupted }, "marked interrupted classic runs as failed");
+  } else {
+    await interruptedRuns.start();
   }
 
   const models = { demoTokenDelayMs: config.demoTokenDelayMs, openai: config.openai, credentials };
@@ -59,6 +63,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
     approvalTimeoutMs: config.approvalTimeoutMs,
     logger,
     redact,
+    processId: interruptedRuns.processId,
     durableAvailable: () => workflows !== undefined,
   });
   const app = createApp({
@@ -106,6 +111,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
     /** Stops classic runs (recorded as cancelled) and ends every stream reader with a terminal event. */
     async shutdown() {
       await runs.stopAll();
+      await interruptedRuns.stop();
       buffers.shutdown();
       // Classic readers now hold their terminal event; let them deliver it before the rest are cut.
       const deadline = Date.now() + 2_000;

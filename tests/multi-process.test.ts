@@ -21,6 +21,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
   const dataDirs: string[] = [];
   let a: ServerProcess | undefined;
   let b: ServerProcess | undefined;
+  let environmentOfA: Record<string, string> = {};
 
   beforeAll(async () => {
     database = await createTestDatabase("postgres");
@@ -32,12 +33,17 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
       return { DATABASE_URL: database!.url!, TETHER_DATA_DIR: dataDir };
     };
     // Started together: concurrent start-ups on one database must set it up once, without a fight.
-    [a, b] = await Promise.all([startServerProcess(environment()), startServerProcess(environment())]);
-    for (const [id, model] of [["mail-durable", "demo"], ["count-durable", "demo:20"]] as const) {
+    environmentOfA = environment();
+    [a, b] = await Promise.all([startServerProcess(environmentOfA), startServerProcess(environment())]);
+    for (const [id, model, executionMode] of [
+      ["mail-durable", "demo", "durable"],
+      ["count-durable", "demo:20", "durable"],
+      ["count-classic", "demo:20", "classic"],
+    ] as const) {
       const created = await fetch(`${a.baseUrl}/api/agents`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ id, name: id, model, tools: ["send_email"], executionMode: "durable" }),
+        body: JSON.stringify({ id, name: id, model, tools: ["send_email"], executionMode }),
       });
       expect(created.status).toBe(201);
     }
@@ -160,5 +166,34 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
     // Once it has ended, nothing streams there any more, on either process.
     expect((await api(a!, "/api/chat/multi-count/stream")).status).toBe(204);
     expect((await api(b!, "/api/chat/multi-count/stream")).status).toBe(204);
+  });
+  it("marks the classic runs of a process that died as failed, and leaves the other process's runs alone", async () => {
+    const startOn = async (server: ServerProcess, conversationId: string) => {
+      const response = await api(server, "/api/chat", {
+        id: conversationId,
+        agentId: "count-classic",
+        messages: [userMessage("count to 3000")],
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("x-execution-mode")).toBe("classic");
+      // Classic runs do not stop when their client goes; only the process dying stops this one.
+      await response.body!.cancel();
+      return response.headers.get("x-execution-id")!;
+    };
+    const onA = await startOn(a!, "classic-on-a");
+    const onB = await startOn(b!, "classic-on-b");
+    expect((await execution(b!, onA)).status).toBe("running");
+
+    await a!.crash();
+    // A restarted process looks for runs left behind as it starts (every process also does every 30 s).
+    a = await startServerProcess(environmentOfA);
+    const failed = await settled(b!, onA, "failed");
+    expect(failed.error).toBe("interrupted: the server process running it stopped");
+    expect((await execution(b!, onB)).status).toBe("running");
+    expect((await execution(a, onB)).status).toBe("running");
+
+    const stopped = await api(b!, "/api/chat/classic-on-b/stop", {});
+    expect(stopped.status).toBe(200);
+    await settled(b!, onB, "cancelled");
   });
 });

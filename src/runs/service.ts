@@ -22,6 +22,8 @@ export interface RunServiceDependencies {
   redact?: (text: string) => string;
   /** Whether this process's workflow runtime has started (durable runs need it). */
   durableAvailable: () => boolean;
+  /** This process's name, stamped on the classic runs it starts (see interrupted-runs.ts). */
+  processId?: string;
 }
 
 export interface ChatRequest {
@@ -107,7 +109,11 @@ export function createRunService(dependencies: RunServiceDependencies) {
       agentId: input.agent.id,
       conversationId: input.conversationId,
       ownerId: input.ownerId,
-      metadata: { model: input.agent.model, ...input.metadata },
+      metadata: {
+        model: input.agent.model,
+        ...(dependencies.processId === undefined ? {} : { process: dependencies.processId }),
+        ...input.metadata,
+      },
     });
     const buffer = buffers.create(execution.id, { conversationId: input.conversationId });
     // Subscribed before the producer starts: the response sees every chunk from the first.

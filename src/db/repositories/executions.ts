@@ -202,6 +202,14 @@ export function createExecutionRepository(db: Database) {
     },
 
     /** Executions of one mode left `running` by a process that is gone (embedded single-process mode only). */
+    /** Every execution of `mode` still `running`. */
+    async listRunning(mode: ExecutionMode): Promise<ExecutionRow[]> {
+      return db
+        .select()
+        .from(workflowExecutions)
+        .where(and(eq(workflowExecutions.mode, mode), eq(workflowExecutions.status, "running")));
+    },
+
     async failInterrupted(mode: ExecutionMode, error: string): Promise<number> {
       const rows = await db
         .update(workflowExecutions)
