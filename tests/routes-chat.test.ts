@@ -161,6 +161,34 @@ describe.each(databaseKinds())("chat routes on %s", (kind) => {
       );
     });
 
+    it("answers 400 naming the field for a tool part whose approval answer is missing or malformed", async () => {
+      const answer = (part: Record<string, unknown>) => ({
+        id: newConversation(),
+        agentId: "assistant",
+        messages: [
+          userMessage("use send_email"),
+          { id: "a1", role: "assistant", parts: [{ type: "tool-send_email", toolCallId: "call_1", input: {}, ...part }] },
+        ],
+      });
+      await expectInvalid(
+        await t.request("/api/chat", { json: answer({ state: "approval-responded" }) }),
+        /messages\.1\.parts\.0\.approval/,
+      );
+      await expectInvalid(
+        await t.request("/api/chat", { json: answer({ state: "approval-responded", approval: { id: "ap_1" } }) }),
+        /messages\.1\.parts\.0\.approval\.approved/,
+      );
+      await expectInvalid(
+        await t.request("/api/chat", { json: answer({ state: "approval-responded", approval: { id: "ap_1", approved: "yes" } }) }),
+        /approved/,
+      );
+      await expectInvalid(
+        await t.request("/api/chat", { json: answer({ state: "sideways", approval: { id: "ap_1", approved: true } }) }),
+        /messages\.1\.parts\.0\.state/,
+      );
+      await expectInvalid(await t.request("/api/chat", { json: answer({ toolCallId: 7, state: "input-available" }) }), /toolCallId/);
+    });
+
     it("answers 400 for a bad conversation id", async () => {
       await expectInvalid(
         await t.request("/api/chat", {

@@ -72,7 +72,41 @@ export const AgentCreateSchema = z
 
 export const AgentPatchSchema = AgentCreateSchema.omit({ id: true }).partial().strict().openapi("AgentPatch");
 
-const UIMessagePartSchema = z.looseObject({ type: z.string().min(1).max(100) });
+const TOOL_PART_STATES = [
+  "input-streaming",
+  "input-available",
+  "approval-requested",
+  "approval-responded",
+  "output-available",
+  "output-error",
+  "output-denied",
+] as const;
+
+/** The fields of a tool part the server reads back (approval answers travel in them); the rest stays loose. */
+const ToolPartFieldsSchema = z.looseObject({
+  toolCallId: z.string().min(1).max(200),
+  state: z.enum(TOOL_PART_STATES),
+  approval: z
+    .looseObject({ id: z.string().min(1).max(200), approved: z.boolean().optional(), reason: z.string().max(10_000).optional() })
+    .optional(),
+});
+
+const isToolPartType = (type: string) => type.startsWith("tool-") || type === "dynamic-tool";
+
+const UIMessagePartSchema = z.looseObject({ type: z.string().min(1).max(100) }).superRefine((part, context) => {
+  if (!isToolPartType(part.type)) return;
+  const fields = ToolPartFieldsSchema.safeParse(part);
+  if (!fields.success) {
+    for (const issue of fields.error.issues) context.addIssue({ code: "custom", path: issue.path, message: issue.message });
+    return;
+  }
+  const { state, approval } = fields.data;
+  if ((state === "approval-requested" || state === "approval-responded" || state === "output-denied") && !approval) {
+    context.addIssue({ code: "custom", path: ["approval"], message: `a tool part in state ${state} carries its approval` });
+  } else if ((state === "approval-responded" || state === "output-denied") && approval?.approved === undefined) {
+    context.addIssue({ code: "custom", path: ["approval", "approved"], message: `a tool part in state ${state} says whether it was approved` });
+  }
+});
 
 export const UIMessageSchema = z
   .object({
