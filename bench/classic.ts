@@ -116,12 +116,14 @@ async function throughput(server: BenchServer, client: ClientWorker) {
       agentId: FAST_AGENT,
       messages: [{ id: "u1", role: "user", parts: [{ type: "text", text: `count to ${n}` }] }],
     };
-    const result = await client.call("stream", { url: urls[variant], json: body, expectCount: n });
+    const [result, stall] = await withEventLoopDelay(() =>
+      client.call("stream", { url: urls[variant], json: body, expectCount: n }),
+    );
     // Dropped at once so that later rounds do not run with more retained heap than earlier ones.
     if (variant === "on" && result.executionId) server.tether.buffers.delete(result.executionId);
     if (variant === "off" && result.executionId) server.bufferOff.buffers.delete(result.executionId);
     checked(result, `throughput ${variant}`);
-    return { rate: result.chunks / (result.ttlbMs / 1000), ttfbMs: result.ttfbMs ?? result.ttlbMs };
+    return { rate: result.chunks / (result.ttlbMs / 1000), ttfbMs: result.ttfbMs ?? result.ttlbMs, stall };
   };
 
   const variants: Variant[] = ["on", "off", "sdk"];
@@ -129,34 +131,45 @@ async function throughput(server: BenchServer, client: ClientWorker) {
   for (const variant of variants) await turn(variant, settings.warmUpChunks);
   const rates: Record<Variant, number[]> = { on: [], off: [], sdk: [] };
   const firstBytes: Record<Variant, number[]> = { on: [], off: [], sdk: [] };
+  const stalls: Record<Variant, number[]> = { on: [], off: [], sdk: [] };
   const pairedRatios: number[] = [];
-  const [, eventLoop] = await withEventLoopDelay(async () => {
-    for (let round = 0; round < settings.throughputRounds; round++) {
-      // Rotating order so that drift in machine load hits every variant alike.
-      const order = variants.map((_, index) => variants[(index + round) % variants.length]!);
-      const rate: Record<Variant, number> = { on: 0, off: 0, sdk: 0 };
-      for (const variant of order) {
-        const measured = await turn(variant, settings.throughputChunks);
-        rates[variant].push((rate[variant] = measured.rate));
-        firstBytes[variant].push(measured.ttfbMs);
-      }
-      pairedRatios.push(rate.on / rate.off);
-      log(
-        `throughput round ${round + 1}/${settings.throughputRounds}: ` +
-          variants.map((variant) => `${variant} ${Math.round(rate[variant])}/s`).join(", "),
-      );
+  for (let round = 0; round < settings.throughputRounds; round++) {
+    // Rotating order so that drift in machine load hits every variant alike.
+    const order = variants.map((_, index) => variants[(index + round) % variants.length]!);
+    const rate: Record<Variant, number> = { on: 0, off: 0, sdk: 0 };
+    for (const variant of order) {
+      const measured = await turn(variant, settings.throughputChunks);
+      rates[variant].push((rate[variant] = measured.rate));
+      firstBytes[variant].push(measured.ttfbMs);
+      stalls[variant].push(measured.stall.maxMs);
     }
-  });
+    pairedRatios.push(rate.on / rate.off);
+    log(
+      `throughput round ${round + 1}/${settings.throughputRounds}: ` +
+        variants.map((variant) => `${variant} ${Math.round(rate[variant])}/s`).join(", "),
+    );
+  }
   const on = median(rates.on);
   const off = median(rates.off);
   const sdk = median(rates.sdk);
   const ratio = on / off;
+  const worstStall = (variant: Variant) => Math.round(Math.max(...stalls[variant]));
+  if (worstStall("sdk") > 2 * worstStall("on")) {
+    notes.push(
+      `throughput: the plain AI SDK route held the server's event loop for up to ${worstStall("sdk")} ms in one turn ` +
+        `(Tether's route: ${worstStall("on")} ms): nothing in it yields while a 0 ms model streams, whereas Tether's ` +
+        "runner gives the loop a turn every 64 chunks",
+    );
+  }
   const describe = (variant: Variant, route: string) => ({
     route,
     chunksPerSecond: Math.round(median(rates[variant])),
     min: Math.round(Math.min(...rates[variant])),
     max: Math.round(Math.max(...rates[variant])),
     ttfbMs: summary(firstBytes[variant]),
+    // The server thread's longest stretch without running a 10 ms timer during one turn: how long every
+    // other request had to wait.
+    longestEventLoopStallMs: summary(stalls[variant]),
   });
   return {
     chunksPerTurn: settings.throughputChunks,
@@ -183,7 +196,6 @@ async function throughput(server: BenchServer, client: ClientWorker) {
         "not a target: what the whole classic route (execution row, persisted messages, the response message " +
         "built from the stream for onFinish) costs next to the bare AI SDK",
     },
-    serverEventLoopDelay: eventLoop,
   };
 }
 

@@ -22,6 +22,8 @@ const COMPACT_AFTER_TAKEN = 1024;
 
 class LiveOnlyStream implements EventLog, ClassicStream {
   readonly round = 0;
+  readonly conversationId: string | undefined;
+  readonly ownerId: string | undefined;
   readonly closedReason = undefined;
   status: StreamStatus = "streaming";
   // events[i] has index base + i; the ones before `taken` were handed out and are dropped in batches.
@@ -31,6 +33,14 @@ class LiveOnlyStream implements EventLog, ClassicStream {
   #terminalIndex = -1;
   readonly #listeners = new Set<() => void>();
   #wakeScheduled = false;
+
+  constructor(
+    readonly executionId: string,
+    metadata: { conversationId?: string; ownerId?: string },
+  ) {
+    this.conversationId = metadata.conversationId;
+    this.ownerId = metadata.ownerId;
+  }
 
   get firstRetainedIndex(): number {
     return this.#base + this.#taken;
@@ -107,14 +117,18 @@ export class LiveOnlyStreamStore implements ClassicStreamStore {
 
   configure(): void {}
 
-  create(executionId: string): ClassicStream {
-    const stream = new LiveOnlyStream();
+  create(executionId: string, metadata: { conversationId?: string; ownerId?: string } = {}): ClassicStream {
+    const stream = new LiveOnlyStream(executionId, metadata);
     this.#streams.set(executionId, stream);
     return stream;
   }
 
   get(executionId: string): ClassicStream | undefined {
     return this.#streams.get(executionId);
+  }
+
+  currentForConversation(conversationId: string): ClassicStream | undefined {
+    return [...this.#streams.values()].findLast((stream) => stream.conversationId === conversationId);
   }
 
   delete(executionId: string): boolean {

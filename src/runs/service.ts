@@ -37,7 +37,7 @@ export interface ChatRequest {
 
 /** A run's stream as the HTTP layer serves it. */
 export interface OpenedStream {
-  execution: ExecutionRow;
+  execution: Pick<ExecutionRow, "id" | "conversationId" | "mode">;
   events: AsyncIterable<StreamEvent> & { cancel?: () => void };
 }
 
@@ -115,7 +115,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
         ...input.metadata,
       },
     });
-    const buffer = buffers.create(execution.id, { conversationId: input.conversationId });
+    const buffer = buffers.create(execution.id, { conversationId: input.conversationId, ownerId: input.ownerId });
     // Subscribed before the producer starts: the response sees every chunk from the first.
     const events = buffer.read();
     runner.start({ execution, agent: input.agent, history: input.history, buffer, logger: input.logger });
@@ -387,6 +387,12 @@ export function createRunService(dependencies: RunServiceDependencies) {
 
     /** The whole run's stream from an offset; GoneError once a classic buffer has expired. */
     async openExecutionStream(principal: Principal, executionId: string, after?: string): Promise<OpenedStream> {
+      const inMemory = buffers.get(executionId);
+      if (inMemory?.ownerId !== undefined && inMemory.conversationId !== undefined && canSee(principal, inMemory.ownerId)) {
+        // A classic run of this process: answered from memory, with no database round trip before the first byte.
+        const execution = { id: executionId, conversationId: inMemory.conversationId, mode: "classic" as const };
+        return { execution, events: inMemory.read(after) };
+      }
       const execution = await visibleExecution(principal, executionId);
       if (execution.mode === "durable") {
         requireDurable();
@@ -404,6 +410,12 @@ export function createRunService(dependencies: RunServiceDependencies) {
       conversationId: string,
       after?: string,
     ): Promise<OpenedStream | undefined> {
+      const current = buffers.currentForConversation(conversationId);
+      if (current?.status === "streaming" && current.ownerId !== undefined && canSee(principal, current.ownerId)) {
+        // The conversation's turn is a classic run streaming in this process (a newer turn would have ended it).
+        const execution = { id: current.executionId, conversationId, mode: "classic" as const };
+        return { execution, events: current.read(after) };
+      }
       await visibleConversation(principal, conversationId);
       const latest = await repositories.executions.latestForConversation(conversationId);
       if (!latest || latest.status !== "running") return undefined;

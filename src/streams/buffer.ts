@@ -48,6 +48,8 @@ export interface StreamBufferObserver {
 export interface StreamBufferOptions {
   executionId: string;
   conversationId?: string;
+  /** Who may read it (the execution's owner), so a reader can be admitted without a database lookup. */
+  ownerId?: string;
   /** Oldest events are dropped while the buffer holds more than this many bytes. */
   maxBytes?: number;
   now?: () => number;
@@ -62,6 +64,7 @@ export interface StreamBufferOptions {
 export class StreamBuffer implements EventLog, ClassicStream {
   readonly executionId: string;
   readonly conversationId: string | undefined;
+  readonly ownerId: string | undefined;
   readonly createdAt: number;
   readonly round = CLASSIC_ROUND;
 
@@ -86,6 +89,7 @@ export class StreamBuffer implements EventLog, ClassicStream {
   constructor(options: StreamBufferOptions) {
     this.executionId = options.executionId;
     this.conversationId = options.conversationId;
+    this.ownerId = options.ownerId;
     this.#maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
     this.#now = options.now ?? Date.now;
     this.#observer = options.observer;
@@ -374,7 +378,7 @@ export class StreamBufferRegistry implements ClassicStreamStore {
    * @throws StreamExistsError if the execution already has a buffer.
    * @throws StreamRegistryShutDownError after {@link shutdown}.
    */
-  create(executionId: string, metadata: { conversationId?: string } = {}): StreamBuffer {
+  create(executionId: string, metadata: { conversationId?: string; ownerId?: string } = {}): StreamBuffer {
     if (this.#shutDown) throw new StreamRegistryShutDownError();
     if (this.#buffers.has(executionId)) throw new StreamExistsError(executionId);
     const { conversationId } = metadata;
@@ -385,6 +389,7 @@ export class StreamBufferRegistry implements ClassicStreamStore {
     const buffer = new StreamBuffer({
       executionId,
       conversationId,
+      ownerId: metadata.ownerId,
       maxBytes: this.#options.maxBytesPerStream,
       now: this.#options.now,
       observer: this.#observer,

@@ -27,7 +27,11 @@ export type StreamStatus = "streaming" | TerminalReason;
 
 /** One classic execution's stream as the run service uses it: the runner appends, HTTP responses read. */
 export interface ClassicStream {
+  readonly executionId: string;
   readonly status: StreamStatus;
+  readonly conversationId?: string;
+  /** The execution's owner, given at creation. */
+  readonly ownerId?: string;
   /** Stores the chunk as the next event; returns its offset. */
   append(chunk: UIMessageChunk): string;
   /** Ends the stream with its terminal event; the first reason wins. */
@@ -39,8 +43,10 @@ export interface ClassicStream {
 /** Where the run service keeps classic streams: a {@link StreamBufferRegistry} in the product. */
 export interface ClassicStreamStore {
   configure(options: { maxBytesPerStream?: number; maxBytesTotal?: number; expireAfterMs?: number }): void;
-  create(executionId: string, metadata?: { conversationId?: string }): ClassicStream;
+  create(executionId: string, metadata?: { conversationId?: string; ownerId?: string }): ClassicStream;
   get(executionId: string): ClassicStream | undefined;
+  /** The stream of the conversation's latest classic turn in this process. */
+  currentForConversation(conversationId: string): ClassicStream | undefined;
   /** Ends every reader; later creates fail. */
   shutdown(): void;
   stats(): { streams: number; bytes: number; readers: number };
