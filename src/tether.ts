@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { createApp } from "./app";
 import { createCredentialStore } from "./agents/credentials";
 import type { Config } from "./config";
@@ -55,6 +56,8 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
   const models = { demoTokenDelayMs: config.demoTokenDelayMs, openai: config.openai, credentials };
   let workflows: WorkflowRuntime | undefined;
   const shutdownController = new AbortController();
+  // Every open stream response listens for shutdown: hundreds of listeners are expected, not a leak.
+  setMaxListeners(0, shutdownController.signal);
   const runs = createRunService({
     repositories,
     buffers,
