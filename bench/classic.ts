@@ -422,9 +422,8 @@ async function main() {
     "throughput: buffer on and off run the same Tether route (about 10 DB queries per turn, the response " +
       "message built for persistence, one extra data-terminal chunk); only where the runner's chunks go differs. " +
       "Each stream is deleted after its turn to keep rounds comparable. Every variant is bounded by the AI SDK's " +
-      "own per-chunk cost, which grows with the turn: once the server yields to the event loop, streamText's " +
-      "tool-result stage pumps the rest of the model output into one unbounded queue that is then read with " +
-      "an O(queue) shift per chunk",
+      "own per-chunk cost; the demo model at 0 ms yields to the event loop every few batches, as a model " +
+      "streaming over the network would",
     "replay: sequential requests on keep-alive connections after one uncounted warm-up; TTFB is request sent → " +
       "first body bytes, seen from the worker thread; serverEventLoopDelay is the main thread's longest stall",
     "concurrency: earlier parts' buffers are deleted first; RSS covers the whole process (both threads, PGlite) " +

@@ -350,12 +350,30 @@ describe("token delay", () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it("uses no timers at all when the delay is 0", async () => {
-    vi.useFakeTimers();
+  it("uses no timers when the delay is 0", async () => {
+    // setImmediate stays real: a 0 ms model still yields between batches (next test).
+    vi.useFakeTimers({ toFake: ["setTimeout", "setInterval", "Date"] });
     const { stream } = await instant.doStream(callOptions("count to 1000"));
     const parts = await readAll(stream);
     expect(parts.filter((part) => part.type === "text-delta")).toHaveLength(1000);
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("gives the event loop a turn between batches when the delay is 0", async () => {
+    const { stream } = await instant.doStream(callOptions("count to 5000"));
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      if (!ticking) return;
+      turns += 1;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const parts = await readAll(stream);
+    ticking = false;
+    expect(parts.filter((part) => part.type === "text-delta")).toHaveLength(5000);
+    // Read without ever yielding, the whole reply would come in one task and the ticker would not run.
+    expect(turns).toBeGreaterThan(5);
   });
 
   it("errors the stream at once on abort and leaves no timer behind", async () => {

@@ -146,6 +146,8 @@ function* streamParts(planned: PlannedCall): Generator<LanguageModelV3StreamPart
 // Parts produced ahead of the reader: enough to batch work when there is no delay, few enough
 // that an abort still discards most of a long reply instead of letting it drain.
 const queuedPartsLimit = 64;
+/** Without a token delay, one pull in this many first gives the event loop a turn. */
+const PULLS_PER_YIELD = 4;
 
 /**
  * Streams the reply lazily, honouring backpressure: each pull enqueues parts until the queue is
@@ -159,6 +161,7 @@ function streamReply(
   const parts = streamParts(planCall(options));
   const abortSignal = options.abortSignal;
   const stopped = new AbortController();
+  let pulls = 0;
   let stopOnAbort: (() => void) | undefined;
   const release = () => {
     if (stopOnAbort) abortSignal?.removeEventListener("abort", stopOnAbort);
@@ -174,6 +177,9 @@ function streamReply(
     },
     async pull(controller) {
       try {
+        // Like tokens arriving over a network, a batch at a time: without a delay the reader would otherwise
+        // take the whole reply in one task and hold the event loop until it ends.
+        if (tokenDelayMs === 0 && ++pulls % PULLS_PER_YIELD === 0) await new Promise((resolve) => setImmediate(resolve));
         for (;;) {
           stopped.signal.throwIfAborted();
           const next = parts.next();
