@@ -58,7 +58,9 @@ async function* readRound(
 ): AsyncGenerator<StreamEvent, RoundEnd> {
   const { executions } = options;
   const pollMs = options.pollMs ?? STATUS_POLL_MS;
-  const attempts = new AttemptFilter(latestAttempts(await executions.get(options.execution.id)));
+  // The row the reader was opened with: a step it does not mention yet is looked up again when its first
+  // chunk arrives, so a later round read with the same row still learns of retries.
+  const attempts = new AttemptFilter(latestAttempts(options.execution));
   const readable = getRun(options.execution.workflowRunId!).getReadable<RoundEnvelope>({
     namespace: roundNamespace(round),
     startIndex: fromIndex,
