@@ -200,7 +200,9 @@ async function tetherTurnOverHttp(server: DurableBenchServer, client: DurableCli
 
 /**
  * The same turn started as the bare runs are: the rows POST /api/chat would write, then start() in-process,
- * with nobody reading the stream, so that only the workflow's own steps are timed.
+ * with nobody reading the stream, so that only the workflow's own steps are timed. (The run service's chat
+ * call would also time its own row update after start(), which runs beside the first step; the HTTP side
+ * measures the turn with everything the route does.)
  */
 async function tetherTurnInProcess(server: DurableBenchServer) {
   const { repositories } = server.tether;

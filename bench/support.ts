@@ -15,7 +15,7 @@ import { createDemoModel } from "../src/agents/demo-model";
 import { parseConfig } from "../src/config";
 import { openPglite, type DatabaseHandle } from "../src/db/client";
 import { createLogger } from "../src/logger";
-import { SSE_DONE, StreamBufferRegistry, formatSseEvent } from "../src/streams";
+import { SSE_DONE, StreamBufferRegistry, UI_MESSAGE_STREAM_HEADERS, formatSseEvent } from "../src/streams";
 import { createTether, type Tether } from "../src/tether";
 import type { ClientApi } from "./client";
 import { LiveOnlyStreamStore } from "./live-only-streams";
@@ -118,15 +118,7 @@ export function createBaselineApp(): Hono {
         },
       }),
     );
-    return new Response(sse, {
-      status: 200,
-      headers: {
-        "content-type": "text/event-stream",
-        "cache-control": "no-cache",
-        "x-vercel-ai-ui-message-stream": "v1",
-        "x-accel-buffering": "no",
-      },
-    });
+    return new Response(sse, { status: 200, headers: UI_MESSAGE_STREAM_HEADERS });
   });
   return app;
 }

@@ -6,6 +6,7 @@ import { createTestDatabase, databaseKinds, type TestDatabase } from "./support/
 import { startServerProcess, type ServerProcess } from "./support/server-process";
 import { chunksOf, eventually, parseSse, textOf, userMessage } from "./support/tether";
 import type { ExecutionBody as Execution } from "./support/assertions";
+import { isWaitingWithSettledSteps, readRunEvents, type WorldLocation } from "./support/workflow-log";
 
 
 const countText = (n: number) => Array.from({ length: n }, (_, index) => index + 1).join(" ");
@@ -75,11 +76,15 @@ describe.each(databaseKinds())("a durable run survives kill -9 (%s world)", (kin
     });
     const executionId = response.headers.get("x-execution-id")!;
     await response.text();
-    const toolCallId = (await settled(executionId, "suspended")).pendingApprovals[0]!.toolCallId;
-    // The status is written by a step; the SDK then records the step's completion in two writes, and a kill
-    // between them wedges the run for good (vercel/workflow#3081, an SDK bug). This test is about a crash
-    // while the run waits, so it lets that bookkeeping finish first.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const suspended = await settled(executionId, "suspended");
+    const toolCallId = suspended.pendingApprovals[0]!.toolCallId;
+    // `suspended` is written by a step, before the run registers its hook; the crash this test is about
+    // comes once the run really waits (a kill inside the SDK's own step bookkeeping is another matter:
+    // vercel/workflow#3081).
+    const world: WorldLocation = kind === "postgres" ? { kind, url: database!.url! } : { kind: "local", dataDir };
+    await eventually(async () => {
+      expect(isWaitingWithSettledSteps(await readRunEvents(world, suspended.workflowRunId!))).toBe(true);
+    }, 30_000);
 
     await restart();
     expect((await execution(executionId)).status).toBe("suspended");

@@ -33,8 +33,19 @@ describe.each(databaseKinds())("named locks on %s", (kind) => {
     await again!();
     await other!();
   });
+});
 
-  it.runIf(kind === "postgres")("excludes another process, and frees the name when the holder's process goes", async () => {
+// Two processes exist only on PostgreSQL: an embedded database belongs to one process.
+describe.each(databaseKinds().filter((kind) => kind === "postgres"))("named locks across processes on %s", (kind) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+  });
+  afterAll(async () => {
+    await database.dispose();
+  });
+
+  it("excludes another process, and frees the name when the holder's process goes", async () => {
     // A second connection pool stands for a second server process on the same database.
     const otherProcess: DatabaseHandle = await openPostgres(database.url!, { maxConnections: 2 });
     try {
@@ -135,16 +146,19 @@ describe.each(databaseKinds())("runOnce on %s", (kind) => {
     expect(retried).toEqual({ status: "running" });
   });
 
-  it("keeps steps and executions apart", async () => {
+  it("keeps steps and executions apart: different steps run at the same time", async () => {
     const first = await newExecution();
     const second = await newExecution();
-    let runs = 0;
+    let running = 0;
+    let mostAtOnce = 0;
     const body = async () => {
-      runs += 1;
-      await sleep(50);
-      return runs;
+      running += 1;
+      mostAtOnce = Math.max(mostAtOnce, running);
+      await sleep(100);
+      running -= 1;
+      return "done";
     };
     await Promise.all([runOnce(first, "step_x", body), runOnce(first, "step_y", body), runOnce(second, "step_x", body)]);
-    expect(runs).toBe(3);
+    expect(mostAtOnce).toBe(3);
   });
 });

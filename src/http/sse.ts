@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { OpenedStream } from "../runs/service";
-import { toSseByteStream } from "../streams";
+import { UI_MESSAGE_STREAM_HEADERS, toSseByteStream } from "../streams";
 import type { AppEnv } from "./context";
 
 /** The offset a client resumes after: `Last-Event-ID` wins over `?offset=`. */
@@ -13,10 +13,7 @@ export function sseResponse(opened: OpenedStream, options: { keepAliveMs?: numbe
   return new Response(toSseByteStream(opened.events, { keepAliveMs: options.keepAliveMs, signal: options.signal }), {
     status: 200,
     headers: {
-      "content-type": "text/event-stream",
-      "cache-control": "no-cache",
-      "x-vercel-ai-ui-message-stream": "v1",
-      "x-accel-buffering": "no",
+      ...UI_MESSAGE_STREAM_HEADERS,
       "x-conversation-id": opened.execution.conversationId,
       "x-execution-id": opened.execution.id,
       "x-execution-mode": opened.execution.mode,

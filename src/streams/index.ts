@@ -15,7 +15,14 @@ export {
 } from "./errors";
 export { comparePositions, encodeOffset, parseOffset, type Position } from "./offset";
 export { StreamReader } from "./reader";
-export { SSE_DONE, SSE_PING, formatSseEvent, toSseByteStream, type SseByteStreamOptions } from "./sse";
+export {
+  SSE_DONE,
+  SSE_PING,
+  UI_MESSAGE_STREAM_HEADERS,
+  formatSseEvent,
+  toSseByteStream,
+  type SseByteStreamOptions,
+} from "./sse";
 export { createTerminalChunk, terminalReasonOf, type TerminalChunk } from "./terminal-chunk";
 export {
   TERMINAL_REASONS,

@@ -4,6 +4,14 @@ import type { StreamEvent } from "./types";
 /** Sent last on every SSE response, after the terminal event (or a source failure). */
 export const SSE_DONE = "data: [DONE]\n\n";
 
+/** The response headers of an AI SDK UI message stream sent as SSE (proxies must not buffer it). */
+export const UI_MESSAGE_STREAM_HEADERS = {
+  "content-type": "text/event-stream",
+  "cache-control": "no-cache",
+  "x-vercel-ai-ui-message-stream": "v1",
+  "x-accel-buffering": "no",
+} as const;
+
 /** An SSE comment that keeps proxies and clients from timing out an idle connection. */
 export const SSE_PING = ": ping\n\n";
 

@@ -5,12 +5,12 @@ export type AttemptVerdict = "forward" | "skip" | "superseded";
 
 /**
  * Decides what a reader of one round forwards when a step ran more than once. Steps are delivered at
- * least once: a crash restart retries a step, and in a multi-process deployment two replays of the same
- * run can start the same step twice, both alive and writing. Every step records its attempt before it
- * writes (see `attemptKey`), so a reader that starts late knows which attempt counts and skips the
- * others. A live reader that already forwarded an earlier attempt's chunks follows the newer attempt as
- * long as it repeats what was sent (a deterministic step: tool results, a replayed model round); only
- * when the newer attempt says something different does the reader have to give up with `superseded`.
+ * least once: a crash restart retries a step whose first attempt may have written part of its output
+ * (two live deliveries of one stream-writing step are kept apart by runOnce). Every step records its
+ * attempt before it writes (see `attemptKey`), so a reader that starts late knows which attempt counts
+ * and skips the others. A live reader that already forwarded an earlier attempt's chunks follows the
+ * newer attempt as long as it repeats what was sent (a deterministic step: tool results, a replayed
+ * model round); only when the newer attempt says something different does it give up with `superseded`.
  */
 export class AttemptFilter {
   #recorded: ReadonlyMap<string, number>;
@@ -49,12 +49,11 @@ export class AttemptFilter {
     // Sent before this reader started (an earlier connection): it cannot compare them, and a client
     // that resumed past them keeps what it has.
     if (position < 0) return "skip";
-    if (position < followed.sent.length) {
-      return followed.sent[position] === JSON.stringify(envelope.chunk) ? "skip" : "superseded";
-    }
     // A gap would mean lost output: never paper over it.
     if (position > followed.sent.length) return "superseded";
-    followed.sent.push(JSON.stringify(envelope.chunk));
+    const json = JSON.stringify(envelope.chunk);
+    if (position < followed.sent.length) return followed.sent[position] === json ? "skip" : "superseded";
+    followed.sent.push(json);
     return "forward";
   }
 }
