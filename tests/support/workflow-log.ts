@@ -25,6 +25,8 @@ export async function readRunEvents(location: WorldLocation, runId: string): Pro
     const page = await world.events.list({ runId, pagination: { limit: 1000, sortOrder: "asc" } });
     return page.data as LoggedEvent[];
   } finally {
+    // close() also ends the Postgres world's own listener connection, which the pool does not own.
+    await world.close?.();
     await pool?.end();
   }
 }
