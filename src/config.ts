@@ -46,6 +46,8 @@ const EnvSchema = z.object({
   TETHER_MAX_MESSAGE_BYTES: integer(256 * 1024, 256),
   TETHER_MAX_JSON_DEPTH: integer(32, 4),
   TETHER_MAX_STEPS: integer(10, 1),
+  TETHER_MODEL_RETRIES: integer(3, 0),
+  TETHER_MODEL_RETRY_DELAY: duration("1s"),
   TETHER_API_KEYS: commaList,
   TETHER_JWT_SECRET: z.string().min(1).optional(),
   OPENAI_API_KEY: z.string().min(1).optional(),
@@ -86,6 +88,8 @@ export function parseConfig(environment: NodeJS.ProcessEnv = process.env) {
       jsonDepth: env.TETHER_MAX_JSON_DEPTH,
     },
     maxSteps: env.TETHER_MAX_STEPS,
+    /** Retries of a failed model call (transient errors only), with exponential backoff from `delayMs`. */
+    modelRetries: { retries: env.TETHER_MODEL_RETRIES, delayMs: env.TETHER_MODEL_RETRY_DELAY },
     auth: { apiKeys: env.TETHER_API_KEYS, jwtSecret: env.TETHER_JWT_SECRET },
     openai: { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL },
     credentials,

@@ -17,7 +17,7 @@ async function main() {
   }
 
   const database = await openDatabase(config.database);
-  const tether = await createTether({ config, database, logger });
+  const tether = await createTether({ config, database, logger, startsWorkflows: true });
   let server: ServerType | undefined;
   const port = await new Promise<number>((resolve) => {
     server = serve({ fetch: tether.app.fetch, port: config.port, hostname: host }, (info) => resolve(info.port));
@@ -26,7 +26,7 @@ async function main() {
   await tether.startWorkflows({ baseUrl: `http://localhost:${port}` });
   logger.info(
     { url: `http://${host}:${port}`, db: database.kind, mode: withAuth ? "auth" : "local single-user" },
-    withAuth ? "listening" : "listening in local single-user mode (no auth configured; loopback only)",
+    withAuth ? "ready: listening" : "ready: listening in local single-user mode (no auth configured; loopback only)",
   );
 
   let stopping = false;

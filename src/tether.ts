@@ -11,6 +11,15 @@ import { startWorkflowRuntime, type WorkflowRuntime } from "./runs/durable/runti
 import { createRunService } from "./runs/service";
 import { getStreamBufferRegistry, type ClassicStreamStore, type StreamBufferRegistry } from "./streams";
 
+/** How long a request that needs durable execution waits for the workflow runtime to start. */
+const DURABLE_START_WAIT_MS = 10_000;
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
+}
+
 /** The agent every fresh installation starts with. */
 export const SEEDED_AGENT = {
   id: "assistant",
@@ -28,6 +37,8 @@ export interface TetherOptions<Store extends ClassicStreamStore = StreamBufferRe
   /** A private buffer registry (tests, benchmarks); the process-wide one otherwise. */
   buffers?: Store;
   keepAliveMs?: number;
+  /** The process will start durable execution: until it has, `/health` says it is starting. */
+  startsWorkflows?: boolean;
 }
 
 /** Wires the service together on an open, migrated database: repositories, runs, streams, HTTP app. */
@@ -55,6 +66,8 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
 
   const models = { demoTokenDelayMs: config.demoTokenDelayMs, openai: config.openai, credentials };
   let workflows: WorkflowRuntime | undefined;
+  // Settles when startWorkflows() has started the runtime; requests that need it wait this long at most.
+  let workflowsStarted = deferred();
   const shutdownController = new AbortController();
   // Every open stream response listens for shutdown: hundreds of listeners are expected, not a leak.
   setMaxListeners(0, shutdownController.signal);
@@ -63,17 +76,26 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
     buffers,
     models,
     maxSteps: config.maxSteps,
+    modelRetries: config.modelRetries,
     approvalTimeoutMs: config.approvalTimeoutMs,
     logger,
     redact,
     processId: interruptedRuns.processId,
-    durableAvailable: () => workflows !== undefined,
+    durableReady: async () => {
+      if (workflows) return true;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, DURABLE_START_WAIT_MS)));
+      await Promise.race([workflowsStarted.promise, timedOut]);
+      clearTimeout(timer);
+      return workflows !== undefined;
+    },
   });
   const app = createApp({
     services: {
       runs,
       repositories,
       health: { db: database.kind, world: database.kind === "postgres" ? "postgres" : "local" },
+      starting: () => (options.startsWorkflows && !workflows ? ["workflows"] : []),
       keepAliveMs: options.keepAliveMs,
       limits: config.limits,
       shutdownSignal: shutdownController.signal,
@@ -99,6 +121,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
         locks: database.locks,
         models,
         maxSteps: config.maxSteps,
+        modelRetries: config.modelRetries,
         logger,
         now: () => new Date(),
         redact,
@@ -109,6 +132,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
         baseUrl: options.baseUrl,
         logger,
       });
+      workflowsStarted.resolve();
       return workflows;
     },
     /** Stops classic runs (recorded as cancelled) and ends every stream reader with a terminal event. */
@@ -125,6 +149,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
       // Durable runs are not stopped: the next start of the world picks them up.
       await workflows?.close();
       workflows = undefined;
+      workflowsStarted = deferred();
       provideStepServices(undefined);
     },
   };

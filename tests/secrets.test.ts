@@ -316,7 +316,8 @@ describe.each(databaseKinds())("a secret never leaves the process (%s)", (kind) 
       }
       everything = parts.join("\n");
     } else {
-      const files = filesUnder(path.join(dataDir, "workflow"));
+      // The local world's files, and its streams (kept by Tether in their own folder).
+      const files = [...filesUnder(path.join(dataDir, "workflow")), ...filesUnder(path.join(dataDir, "streams"))];
       expect(files.length).toBeGreaterThan(0);
       for (const { file, text } of files) expectNoSecret(text, `file ${path.relative(dataDir, file)}`);
       everything = files.map(({ file, text }) => `${file}\n${text}`).join("\n");

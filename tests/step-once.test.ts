@@ -79,6 +79,7 @@ describe.each(databaseKinds())("runOnce on %s", (kind) => {
       locks: database.handle.locks,
       models: { demoTokenDelayMs: 0, openai: {}, credentials: createCredentialStore(new Map()) },
       maxSteps: 5,
+      modelRetries: { retries: 2, delayMs: 10 },
       logger: createLogger({ level: "silent" }),
       now: () => new Date(),
       redact: (text) => text,

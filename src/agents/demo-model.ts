@@ -27,6 +27,15 @@ export interface DemoModelSettings {
 /** Message of the error the `fail` command produces. */
 export const demoFailureMessage = "demo model failure";
 
+/** What `fail` produces: a permanent failure, as a provider's refusal of a bad request would be. */
+class DemoModelFailure extends Error {
+  readonly isRetryable = false;
+  constructor() {
+    super(demoFailureMessage);
+    this.name = "DemoModelFailure";
+  }
+}
+
 const textPartId = "text_0";
 // A fixed timestamp keeps identical prompts producing identical stream parts.
 const responseTimestamp = new Date(0);
@@ -110,7 +119,7 @@ function usage(inputTokens: number, reply: DemoReply): LanguageModelV3Usage {
 
 function generate(options: LanguageModelV3CallOptions): LanguageModelV3GenerateResult {
   const { reply, responseId, promptHash, inputTokens } = planCall(options);
-  if (reply.type === "failure") throw new Error(demoFailureMessage);
+  if (reply.type === "failure") throw new DemoModelFailure();
   const content: LanguageModelV3Content[] =
     reply.type === "tool-calls"
       ? reply.calls.map((call, index) => ({ type: "tool-call", toolCallId: toolCallId(index), ...call }))
@@ -139,7 +148,7 @@ function* streamParts(planned: PlannedCall): Generator<LanguageModelV3StreamPart
     for (const delta of reply.tokens) yield { type: "text-delta", id: textPartId, delta };
     yield { type: "text-end", id: textPartId };
   }
-  if (reply.type === "failure") yield { type: "error", error: new Error(demoFailureMessage) };
+  if (reply.type === "failure") yield { type: "error", error: new DemoModelFailure() };
   yield { type: "finish", finishReason: finishReason(reply), usage: usage(inputTokens, reply) };
 }
 

@@ -10,6 +10,8 @@ export interface AppServices {
   runs: RunService;
   repositories: Repositories;
   health: { db: "pglite" | "postgres"; world: "local" | "postgres" };
+  /** The parts still starting (`/health` answers 503 until none is). */
+  starting: () => string[];
   keepAliveMs?: number;
   /** Aborted when the server shuts down: every open stream then ends with `data: [DONE]`. */
   shutdownSignal?: AbortSignal;

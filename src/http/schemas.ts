@@ -166,6 +166,26 @@ export const ExecutionSchema = z
   })
   .openapi("Execution");
 
+export const StepTimelineEntrySchema = z
+  .object({
+    stepId: z.string(),
+    name: z.string().openapi({ example: "runModelRound" }),
+    status: z.enum(["pending", "running", "completed", "failed"]),
+    createdAt: z.string().openapi({ format: "date-time" }),
+    attempts: z.array(
+      z.object({
+        attempt: z.number().int(),
+        startedAt: z.string().openapi({ format: "date-time" }),
+        endedAt: z.string().optional().openapi({ format: "date-time" }),
+        outcome: z.enum(["running", "completed", "error", "failed", "interrupted"]).openapi({
+          description: "`error`: it threw and was retried; `interrupted`: its process died before it ended",
+        }),
+        error: z.string().optional(),
+      }),
+    ),
+  })
+  .openapi("StepTimelineEntry");
+
 export const ExecutionListQuerySchema = z.object({
   conversationId: Id.optional(),
   agentId: Id.optional(),

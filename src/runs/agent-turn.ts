@@ -20,6 +20,8 @@ export interface TurnServices {
   repositories: Repositories;
   models: ModelSettings;
   maxSteps: number;
+  /** How often a failed model call is retried (transient errors only), and the first backoff. */
+  modelRetries: { retries: number; delayMs: number };
   now: () => Date;
   /** Masks credential values in text that leaves the process (stored errors). */
   redact: (text: string) => string;
@@ -29,7 +31,10 @@ export interface TurnSummary {
   /** The assistant message as it stands after the turn (absent when nothing was produced). */
   responseMessage?: UIMessage;
   approvals: ApprovalRequest[];
+  /** What the run records when the model failed (redacted). */
   failure?: string;
+  /** The error itself, to tell a transient failure from a permanent one. */
+  failureCause?: unknown;
 }
 
 export type TurnOutcome = "completed" | "suspended" | "failed";
@@ -55,6 +60,8 @@ export function streamAgentTurn(input: {
   abortSignal?: AbortSignal;
   /** False when an earlier writer already sent this message's `start` chunk. */
   sendStart?: boolean;
+  /** Retries of a failed model call inside the turn (durable turns retry their whole step instead). */
+  maxRetries: number;
 }): { chunks: AsyncIterable<UIMessageChunk>; summary: TurnSummary } {
   const { agent, services } = input;
   const summary: TurnSummary = { approvals: [] };
@@ -74,6 +81,7 @@ export function streamAgentTurn(input: {
         tools,
         stopWhen: stepCountIs(services.maxSteps),
         abortSignal: input.abortSignal,
+        maxRetries: input.maxRetries,
         // Reported once, through the UI stream's onError below.
         onError: () => {},
       });
@@ -85,6 +93,7 @@ export function streamAgentTurn(input: {
           summary.responseMessage = event.responseMessage;
         },
         onError: (error) => {
+          summary.failureCause ??= error;
           summary.failure ??= services.redact(errorText(error));
           input.logger.warn({ error: summary.failure }, "model stream failed");
           return "The model failed to answer.";
@@ -107,6 +116,7 @@ export function streamAgentTurn(input: {
         yield chunk;
       }
     } catch (error) {
+      summary.failureCause ??= error;
       summary.failure ??= services.redact(errorText(error));
       input.logger.error({ error: summary.failure }, "turn crashed");
     }

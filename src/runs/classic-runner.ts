@@ -44,6 +44,7 @@ export function createClassicRunner(dependencies: ClassicRunnerDependencies) {
       history: run.history,
       services: dependencies,
       logger: log,
+      maxRetries: dependencies.modelRetries.retries,
       abortSignal: controller.signal,
     });
     let sinceYield = 0;

@@ -9,6 +9,7 @@ import type { ClassicStreamStore, StreamEvent } from "../streams";
 import { approvalAnswersIn, withDecisions, withPendingDenied, type ApprovalAnswer } from "./approval-parts";
 import { createClassicRunner } from "./classic-runner";
 import { createDurableRunner, currentRound } from "./durable/durable-runner";
+import { readStepTimeline, type StepTimelineEntry } from "./durable/step-timeline";
 import { canSee, type Principal } from "./principal";
 
 export interface RunServiceDependencies {
@@ -16,12 +17,13 @@ export interface RunServiceDependencies {
   buffers: ClassicStreamStore;
   models: ModelSettings;
   maxSteps: number;
+  modelRetries: { retries: number; delayMs: number };
   approvalTimeoutMs: number;
   logger: Logger;
   now?: () => Date;
   redact?: (text: string) => string;
-  /** Whether this process's workflow runtime has started (durable runs need it). */
-  durableAvailable: () => boolean;
+  /** Resolves true once this process's workflow runtime runs (durable runs need it), false if it did not in time. */
+  durableReady: () => Promise<boolean>;
   /** This process's name, stamped on the classic runs it starts (see interrupted-runs.ts). */
   processId?: string;
 }
@@ -63,6 +65,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
     repositories,
     models: dependencies.models,
     maxSteps: dependencies.maxSteps,
+    modelRetries: dependencies.modelRetries,
     logger,
     now,
     redact: dependencies.redact ?? ((text) => text),
@@ -72,8 +75,9 @@ export function createRunService(dependencies: RunServiceDependencies) {
     approvalTimeoutMs: dependencies.approvalTimeoutMs,
     logger,
   });
-  const requireDurable = () => {
-    if (!dependencies.durableAvailable()) {
+  /** Waits (briefly) for this process's workflow runtime while it starts, rather than refusing at once. */
+  const requireDurable = async () => {
+    if (!(await dependencies.durableReady())) {
       throw new DomainError("unavailable", "durable execution is not running on this server yet; try again shortly");
     }
   };
@@ -127,7 +131,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
     conversationId: string;
     ownerId: string;
   }): Promise<OpenedStream> {
-    requireDurable();
+    await requireDurable();
     const created = await repositories.executions.create({
       mode: "durable",
       agentId: input.agent.id,
@@ -277,7 +281,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
         }
         const target = await recordAnswers(principal, existing.id, answers);
         if (target.mode === "durable") {
-          requireDurable();
+          await requireDurable();
           await durable.wake(target.id, answers.map((answer) => answer.toolCallId));
           const round = currentRound(target) + (target.status === "suspended" ? 1 : 0);
           return { execution: target, events: durable.openRound(target, round) };
@@ -335,7 +339,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
       const execution = await visibleExecution(principal, input.executionId);
       const { approval } = await repositories.approvals.decide({ ...input, decidedBy: principal.userId });
       if (execution.mode === "durable") {
-        requireDurable();
+        await requireDurable();
         await durable.wake(execution.id, [input.toolCallId]);
       } else {
         const current = await repositories.executions.get(execution.id);
@@ -367,6 +371,14 @@ export function createRunService(dependencies: RunServiceDependencies) {
       return { ...execution, pendingApprovals: await repositories.approvals.pendingFor([execution.id]) };
     },
 
+    /** A durable run's steps with every attempt (how each ended); a classic run has none. */
+    async getExecutionSteps(principal: Principal, executionId: string): Promise<StepTimelineEntry[]> {
+      const execution = await visibleExecution(principal, executionId);
+      if (execution.mode !== "durable" || !execution.workflowRunId) return [];
+      await requireDurable();
+      return readStepTimeline(execution.workflowRunId);
+    },
+
     async listExecutions(
       principal: Principal,
       filter: Omit<Parameters<Repositories["executions"]["list"]>[0], "ownerId">,
@@ -395,7 +407,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
       }
       const execution = await visibleExecution(principal, executionId);
       if (execution.mode === "durable") {
-        requireDurable();
+        await requireDurable();
         if (!execution.workflowRunId) throw new ConflictError(`execution ${execution.id} has not started yet`);
         return { execution, events: durable.openRun(execution, after) };
       }
@@ -420,7 +432,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
       const latest = await repositories.executions.latestForConversation(conversationId);
       if (!latest || latest.status !== "running") return undefined;
       if (latest.mode === "durable") {
-        requireDurable();
+        await requireDurable();
         if (!latest.workflowRunId) return undefined;
         return { execution: latest, events: durable.openTurn(latest, after) };
       }

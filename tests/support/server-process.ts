@@ -29,10 +29,18 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs the built server (`dist/server.mjs`) as a child process, as `npm start` does. */
-export async function startServerProcess(environment: Record<string, string>, port?: number): Promise<ServerProcess> {
+/**
+ * Runs the built server (`dist/server.mjs`) as a child process, as `npm start` does. `preload`: modules
+ * loaded before it (`node --import`), such as a fault injector.
+ */
+export async function startServerProcess(
+  environment: Record<string, string>,
+  port?: number,
+  options: { preload?: string[] } = {},
+): Promise<ServerProcess> {
   const listenPort = port ?? (await freePort());
-  const child: ChildProcess = spawn(process.execPath, [path.join(root, "dist", "server.mjs")], {
+  const preload = (options.preload ?? []).flatMap((file) => ["--import", file]);
+  const child: ChildProcess = spawn(process.execPath, [...preload, path.join(root, "dist", "server.mjs")], {
     cwd: root,
     env: { PATH: process.env.PATH, LOG_LEVEL: "info", ...environment, PORT: String(listenPort) },
     stdio: ["ignore", "pipe", "pipe"],

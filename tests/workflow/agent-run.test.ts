@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3StreamPart } from "@ai-sdk/provider";
+import { APICallError } from "ai";
 import { MockLanguageModelV3 } from "ai/test";
 import { waitForHook, waitForSleep } from "@workflow/vitest";
 import { getRun, resumeHook, start } from "workflow/api";
@@ -10,6 +11,7 @@ import { createRepositories, type Repositories } from "../../src/db/repositories
 import { createLogger } from "../../src/logger";
 import { approvalToken } from "../../src/runs/durable/rounds";
 import { provideStepServices } from "../../src/runs/durable/step-services";
+import { readStepTimeline } from "../../src/runs/durable/step-timeline";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { eventually, userMessage } from "../support/tether";
 
@@ -59,6 +61,55 @@ function approvalAfterApprovalModel(): LanguageModelV3 {
   });
 }
 
+/** Model calls made so far, per scripted model id (each attempt of a model round makes one). */
+const modelCalls = new Map<string, number>();
+
+/**
+ * A provider that answers HTTP `status` (before streaming) on its first `failures` calls, then answers
+ * "recovered". 503 is what a briefly overloaded provider says (retryable), 401 a bad API key (permanent).
+ */
+function failingProviderModel(modelId: string, failures: number, status: number): LanguageModelV3 {
+  return new MockLanguageModelV3({
+    doStream: async () => {
+      const calls = (modelCalls.get(modelId) ?? 0) + 1;
+      modelCalls.set(modelId, calls);
+      if (calls <= failures) {
+        throw new APICallError({
+          message: `provider answered ${status} (call ${calls})`,
+          url: "https://provider.invalid/v1/chat",
+          requestBodyValues: {},
+          statusCode: status,
+        });
+      }
+      return {
+        stream: new ReadableStream<LanguageModelV3StreamPart>({
+          start(controller) {
+            controller.enqueue({ type: "stream-start", warnings: [] });
+            controller.enqueue({ type: "text-start", id: "t" });
+            controller.enqueue({ type: "text-delta", id: "t", delta: "recovered" });
+            controller.enqueue({ type: "text-end", id: "t" });
+            controller.enqueue({
+              type: "finish",
+              finishReason: { unified: "stop", raw: undefined },
+              usage: {
+                inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 },
+                outputTokens: { total: 1, text: 1, reasoning: 0 },
+              },
+            });
+            controller.close();
+          },
+        }),
+      };
+    },
+  });
+}
+
+/** `scripted:fail-<n>-<status>`: see {@link failingProviderModel}. */
+function scriptedFailingModel(modelId: string): LanguageModelV3 | undefined {
+  const match = /^scripted:fail-(\d+)-(\d{3})$/.exec(modelId);
+  return match ? failingProviderModel(modelId, Number(match[1]), Number(match[2])) : undefined;
+}
+
 describe("the agentRun workflow, in-process", () => {
   let database: TestDatabase;
   let repositories: Repositories;
@@ -85,9 +136,11 @@ describe("the agentRun workflow, in-process", () => {
         demoTokenDelayMs: 0,
         openai: {},
         credentials: createCredentialStore(new Map()),
-        provided: (modelId) => (modelId === "scripted:approval-after-approval" ? approvalAfterApprovalModel() : undefined),
+        provided: (modelId) =>
+          modelId === "scripted:approval-after-approval" ? approvalAfterApprovalModel() : scriptedFailingModel(modelId),
       },
       maxSteps: 10,
+      modelRetries: { retries: 2, delayMs: 10 },
       logger: createLogger({ level: "silent" }),
       now: () => new Date(),
       redact: (text) => text,
@@ -254,5 +307,38 @@ describe("the agentRun workflow, in-process", () => {
     const { executionId } = await startRun("fail");
     const failed = await status(executionId, "failed");
     expect(failed.error).toContain("demo model failure");
+  });
+
+  const modelRoundAttempts = async (runId: string) => {
+    const steps = await readStepTimeline(runId);
+    return steps.filter((step) => step.name === "runModelRound").flatMap((step) => step.attempts);
+  };
+
+  it("retries a model that fails transiently and completes, each attempt in the step timeline", async () => {
+    const { run, executionId, conversationId } = await startRun("hi", { model: "scripted:fail-2-503" });
+    await status(executionId, "completed");
+    expect(await lastText(conversationId)).toBe("recovered");
+    const attempts = await modelRoundAttempts(run.runId);
+    expect(attempts.map((attempt) => attempt.outcome)).toEqual(["error", "error", "completed"]);
+    expect(attempts[0]!.error).toContain("provider answered 503 (call 1)");
+    expect(attempts.every((attempt) => attempt.endedAt !== undefined)).toBe(true);
+  });
+
+  it("fails at once, with the cause, on a permanent provider error", async () => {
+    const { run, executionId } = await startRun("hi", { model: "scripted:fail-9-401" });
+    const failed = await status(executionId, "failed");
+    expect(failed.error).toContain("provider answered 401");
+    expect((await modelRoundAttempts(run.runId)).map((attempt) => attempt.outcome)).toEqual(["completed"]);
+    expect(modelCalls.get("scripted:fail-9-401")).toBe(1);
+  });
+
+  it("fails with the real cause once the retry budget is spent", async () => {
+    const { run, executionId } = await startRun("hi", { model: "scripted:fail-99-503" });
+    const failed = await status(executionId, "failed");
+    // TETHER_MODEL_RETRIES of this suite is 2: three calls, the last one's cause recorded.
+    expect(modelCalls.get("scripted:fail-99-503")).toBe(3);
+    expect(failed.error).toContain("provider answered 503 (call 3)");
+    expect(failed.error).toContain("failed 3 times");
+    expect((await modelRoundAttempts(run.runId)).map((attempt) => attempt.outcome)).toEqual(["error", "error", "completed"]);
   });
 });

@@ -8,6 +8,7 @@ import {
   json,
   OffsetQuerySchema,
   SSE_RESPONSE,
+  StepTimelineEntrySchema,
 } from "../schemas";
 import { createRouter, type AppServices } from "../router";
 import { requestedOffset, sseResponse } from "../sse";
@@ -46,6 +47,21 @@ export function executionRoutes(services: AppServices) {
     async (c) => {
       const execution = await services.runs.getExecution(c.get("principal"), c.req.valid("param").executionId);
       return c.json(executionView(execution), 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/executions/{executionId}/steps",
+      tags: ["Executions"],
+      summary: "A durable run's steps, each attempt with how it ended (a classic run has none)",
+      request: { params: ExecutionParams },
+      responses: { 200: json(z.object({ steps: z.array(StepTimelineEntrySchema) }), "Steps in order"), ...errorResponses(400, 401, 404, 503) },
+    }),
+    async (c) => {
+      const steps = await services.runs.getExecutionSteps(c.get("principal"), c.req.valid("param").executionId);
+      return c.json({ steps }, 200);
     },
   );
 

@@ -27,11 +27,19 @@ export function operationRoutes(services: AppServices) {
       responses: {
         200: json(
           z.object({ ok: z.literal(true), db: z.enum(["pglite", "postgres"]), world: z.enum(["local", "postgres"]) }),
-          "The server is up",
+          "Every part is ready, durable execution included",
+        ),
+        503: json(
+          z.object({ ok: z.literal(false), starting: z.array(z.string()) }),
+          "Still starting: `starting` names the parts that are not ready yet",
         ),
       },
     }),
-    (c) => c.json({ ok: true as const, ...services.health }, 200),
+    (c) => {
+      const starting = services.starting();
+      if (starting.length > 0) return c.json({ ok: false as const, starting }, 503);
+      return c.json({ ok: true as const, ...services.health }, 200);
+    },
   );
 
   router.openapi(

@@ -2,18 +2,18 @@ import type { UIMessageChunk } from "ai";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { AttemptFilter, type AttemptVerdict } from "./attempt-filter";
-import type { RoundEnvelope } from "./rounds";
+import type { TaggedChunk } from "./rounds";
 
 const STEP = "step_tools";
 
 const delta = (text: string): UIMessageChunk => ({ type: "text-delta", id: "t", delta: text });
 
-function envelope(attempt: number, sequence: number, text: string, step = STEP): RoundEnvelope {
+function envelope(attempt: number, sequence: number, text: string, step = STEP): TaggedChunk {
   return { step, attempt, sequence, chunk: delta(text) };
 }
 
 /** Runs envelopes through one filter; answers the texts forwarded, or where it gave up. */
-function read(filter: AttemptFilter, envelopes: RoundEnvelope[]): { forwarded: string[]; verdicts: AttemptVerdict[] } {
+function read(filter: AttemptFilter, envelopes: TaggedChunk[]): { forwarded: string[]; verdicts: AttemptVerdict[] } {
   const forwarded: string[] = [];
   const verdicts: AttemptVerdict[] = [];
   for (const next of envelopes) {
@@ -112,7 +112,7 @@ describe("AttemptFilter", () => {
           // The first attempt may stop anywhere (a crash); the second runs to the end.
           const first = texts.slice(0, Math.min(cutAt, length)).map((text, index) => envelope(1, index, text));
           const second = texts.map((text, index) => envelope(2, index, text));
-          const merged: RoundEnvelope[] = [];
+          const merged: TaggedChunk[] = [];
           let i = 0;
           let j = 0;
           for (const takeFirst of coin) {

@@ -1,4 +1,4 @@
-import type { RoundEnvelope } from "./rounds";
+import type { TaggedChunk } from "./rounds";
 
 /** What a round reader does with one chunk of the namespace. */
 export type AttemptVerdict = "forward" | "skip" | "superseded";
@@ -34,7 +34,7 @@ export class AttemptFilter {
     this.#recorded = recorded;
   }
 
-  verdict(envelope: RoundEnvelope): AttemptVerdict {
+  verdict(envelope: TaggedChunk): AttemptVerdict {
     const { step, attempt, sequence } = envelope;
     const followed = this.#followed.get(step);
     if (!followed) {

@@ -8,7 +8,7 @@ import { createTerminalChunk, terminalReasonOf } from "../../streams/terminal-ch
 import type { StreamEvent, TerminalReason } from "../../streams/types";
 import { InvalidInputError } from "../../errors";
 import { AttemptFilter } from "./attempt-filter";
-import { roundNamespace, type RoundEnvelope } from "./rounds";
+import { burstPosition, eventIndex, roundNamespace, unpackEnvelope, type RoundEnvelope } from "./rounds";
 
 /** How often an idle reader checks whether its run ended without closing the round (a cancel). */
 const STATUS_POLL_MS = 500;
@@ -46,10 +46,11 @@ type RoundEnd =
   | { kind: "superseded" };
 
 /**
- * Reads one round's namespace from an index: yields its events with offsets `<round>.<index>`, skipping
- * chunks of step attempts that another attempt replaced (see {@link AttemptFilter}), and answers how the
- * round ended. A live reader whose chunks a newer attempt contradicts stops with `superseded` (it cannot
- * take them back); a reconnect then replays the surviving attempt only.
+ * Reads one round's namespace from an event index: yields its events with offsets `<round>.<index>`
+ * (see {@link eventIndex}), skipping chunks of step attempts that another attempt replaced (see
+ * {@link AttemptFilter}), and answers how the round ended. A live reader whose chunks a newer attempt
+ * contradicts stops with `superseded` (it cannot take them back); a reconnect then replays the surviving
+ * attempt only.
  */
 async function* readRound(
   options: DurableReaderOptions,
@@ -61,12 +62,13 @@ async function* readRound(
   // The row the reader was opened with: a step it does not mention yet is looked up again when its first
   // chunk arrives, so a later round read with the same row still learns of retries.
   const attempts = new AttemptFilter(latestAttempts(options.execution));
+  const start = burstPosition(fromIndex);
   const readable = getRun(options.execution.workflowRunId!).getReadable<RoundEnvelope>({
     namespace: roundNamespace(round),
-    startIndex: fromIndex,
+    startIndex: start.worldIndex,
   });
   const reader = readable.getReader();
-  let index = fromIndex;
+  let worldIndex = start.worldIndex;
   let quietPolls = 0;
   let pending = reader.read();
   try {
@@ -90,15 +92,21 @@ async function* readRound(
       quietPolls = 0;
       if (next.done) return { kind: "closed" };
       pending = reader.read();
-      const position = index++;
       const envelope = next.value;
+      const burst = worldIndex++;
       if (!attempts.knows(envelope.step)) attempts.refresh(latestAttempts(await executions.get(options.execution.id)));
-      const verdict = attempts.verdict(envelope);
-      if (verdict === "superseded") return { kind: "superseded" };
-      if (verdict === "skip") continue;
-      yield { offset: encodeOffset({ round, index: position }), chunk: envelope.chunk };
-      const reason = terminalReasonOf(envelope.chunk);
-      if (reason) return { kind: "terminal", reason };
+      const tagged = unpackEnvelope(envelope);
+      for (let position = 0; position < tagged.length; position++) {
+        const index = eventIndex(burst, position);
+        if (index < fromIndex) continue;
+        const verdict = attempts.verdict(tagged[position]!);
+        if (verdict === "superseded") return { kind: "superseded" };
+        if (verdict === "skip") continue;
+        const { chunk } = tagged[position]!;
+        yield { offset: encodeOffset({ round, index }), chunk };
+        const reason = terminalReasonOf(chunk);
+        if (reason) return { kind: "terminal", reason };
+      }
     }
   } finally {
     await reader.cancel().catch(() => undefined);

@@ -11,15 +11,52 @@ export function approvalToken(executionId: string, toolCallId: string): string {
 }
 
 /**
- * What steps write to a round's namespace: the UI chunk tagged with the writing step and its attempt, so
- * readers can drop the partial output of an attempt that a retry (or a crash restart) superseded.
+ * What steps write to a round's namespace: a burst of UI chunks tagged with the writing step and its
+ * attempt, so readers can drop the partial output of an attempt that a retry (or a crash restart)
+ * superseded. One world write carries every chunk the step produced while the previous write was in
+ * flight (a fast model's burst costs one write, a slow model's token goes out alone, at once).
  */
 export interface RoundEnvelope {
+  step: string;
+  attempt: number;
+  /** Position of the first chunk among those its step attempt wrote. */
+  sequence: number;
+  chunks: UIMessageChunk[];
+  /** Written before bursts existed: one chunk per envelope. */
+  chunk?: UIMessageChunk;
+}
+
+/** One chunk of a round with the tag of the step attempt that wrote it. */
+export interface TaggedChunk {
   step: string;
   attempt: number;
   /** Position of the chunk among those its step attempt wrote. */
   sequence: number;
   chunk: UIMessageChunk;
+}
+
+/** The chunks an envelope carries, each with its own tag, whichever format wrote it. */
+export function unpackEnvelope(envelope: RoundEnvelope): TaggedChunk[] {
+  const chunks = envelope.chunks ?? (envelope.chunk ? [envelope.chunk] : []);
+  return chunks.map((chunk, position) => ({
+    step: envelope.step,
+    attempt: envelope.attempt,
+    sequence: envelope.sequence + position,
+    chunk,
+  }));
+}
+
+/** The most chunks one envelope carries: wire offsets count `world index × this + position`. */
+export const MAX_BURST = 1024;
+
+/** The event index (the `index` of a durable wire offset) of one chunk of a round. */
+export function eventIndex(worldIndex: number, position: number): number {
+  return worldIndex * MAX_BURST + position;
+}
+
+/** Where an event index points: the world chunk holding it and its position in that burst. */
+export function burstPosition(index: number): { worldIndex: number; position: number } {
+  return { worldIndex: Math.floor(index / MAX_BURST), position: index % MAX_BURST };
 }
 
 /** The metadata key under which a step records its latest attempt before it writes anything. */

@@ -6,7 +6,9 @@ import pg from "pg";
 import { getWorld, setWorld } from "workflow/runtime";
 import type { Logger } from "../../logger";
 import { projectRoot } from "../../paths";
+import { createLocalStreamStore } from "./local-stream-store";
 import { setupPostgresWorld } from "./postgres-world-setup";
+import { localStepReset, postgresStepReset, withWedgeHealing } from "./wedge-healing";
 
 export type WorldKind = "local" | "postgres";
 
@@ -56,14 +58,18 @@ export async function startWorkflowRuntime(options: {
     // Our own pool, so a connection dropped under it (a restart of the database) is logged, not fatal.
     pool = new pg.Pool({ connectionString: options.database.url, max: 10 });
     pool.on("error", (error) => options.logger.warn({ error: error.message }, "workflow database connection lost"));
-    setWorld(createPostgresWorld({ pool, streamFlushIntervalMs: 0 }));
+    setWorld(withWedgeHealing(createPostgresWorld({ pool, streamFlushIntervalMs: 0 }), postgresStepReset(pool), options.logger));
   } else {
     kind = "local";
-    // Flush every stream write at once: each chunk is awaited, so a flush timer would pace the stream.
-    const world = createLocalWorld({ dataDir: path.join(options.dataDir, "workflow"), streamFlushIntervalMs: 0 });
+    const worldFolder = path.join(options.dataDir, "workflow");
+    const world = createLocalWorld({ dataDir: worldFolder });
     world.registerHandler("__wkf_workflow_", handlers.flow);
     world.registerHandler("__wkf_step_", handlers.step);
-    setWorld(world);
+    const streams = createLocalStreamStore(path.join(options.dataDir, "streams"), {
+      streamer: world,
+      chunksFolder: path.join(worldFolder, "streams", "chunks"),
+    });
+    setWorld(withWedgeHealing({ ...world, ...streams }, localStepReset(worldFolder), options.logger));
   }
   const world = getWorld();
   await world.start?.();

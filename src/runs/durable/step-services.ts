@@ -15,6 +15,7 @@ export interface StepServices {
   locks: NamedLocks;
   models: ModelSettings;
   maxSteps: number;
+  modelRetries: { retries: number; delayMs: number };
   logger: Logger;
   now: () => Date;
   redact: (text: string) => string;

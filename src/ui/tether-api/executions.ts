@@ -1,5 +1,5 @@
 import { apiJson } from "./client";
-import type { Execution } from "./types";
+import type { Execution, StepTimelineEntry } from "./types";
 
 const path = (id: string) => `/api/executions/${encodeURIComponent(id)}`;
 
@@ -18,6 +18,11 @@ export async function listExecutions(query: ExecutionQuery = {}, signal?: AbortS
 }
 
 export const getExecution = (id: string, signal?: AbortSignal) => apiJson<Execution>(path(id), { signal });
+/** A durable run's steps in order; a classic run answers none. */
+export async function getExecutionSteps(id: string, signal?: AbortSignal): Promise<StepTimelineEntry[]> {
+  return (await apiJson<{ steps: StepTimelineEntry[] }>(`${path(id)}/steps`, { signal })).steps;
+}
+
 export const cancelExecution = (id: string) => apiJson<Execution>(`${path(id)}/cancel`, { method: "POST" });
 export const executionStreamPath = (id: string) => `${path(id)}/stream`;
 

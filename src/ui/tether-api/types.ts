@@ -42,6 +42,27 @@ export interface Execution {
   completedAt?: string;
 }
 
+/** How one attempt of a durable step ended: `error` was retried, `interrupted` means its process died. */
+export type StepAttemptOutcome = "running" | "completed" | "error" | "failed" | "interrupted";
+
+export interface StepAttempt {
+  attempt: number;
+  startedAt: string;
+  endedAt?: string;
+  outcome: StepAttemptOutcome;
+  error?: string;
+}
+
+/** One step of a durable run (`GET /api/executions/:id/steps`), with every attempt it took. */
+export interface StepTimelineEntry {
+  stepId: string;
+  /** The step function's name, e.g. `runModelRound`. */
+  name: string;
+  status: "pending" | "running" | "completed" | "failed";
+  createdAt: string;
+  attempts: StepAttempt[];
+}
+
 export interface Conversation {
   id: string;
   agentId: string;

@@ -3,6 +3,7 @@ import { createRoundWriter } from "../../../src/runs/durable/round-writer";
 import type { RoundEnvelope } from "../../../src/runs/durable/rounds";
 import type { TerminalReason } from "../../../src/streams/types";
 import { createTerminalChunk } from "../../../src/streams/terminal-chunk";
+import { UNBOUNDED_RETRIES } from "../../../src/runs/durable/retry-limits";
 
 /** Ends a round that its own step could not close (the step failed for good), so no reader hangs. */
 export async function closeRound(writable: WritableStream<RoundEnvelope>, reason: TerminalReason): Promise<void> {
@@ -15,3 +16,4 @@ export async function closeRound(writable: WritableStream<RoundEnvelope>, reason
     // Already closed by the step that wrote it: nothing is left open.
   }
 }
+closeRound.maxRetries = UNBOUNDED_RETRIES;

@@ -1,4 +1,6 @@
 import type { ExecutionStatus } from "../../../drizzle/schema";
+import { UNBOUNDED_RETRIES } from "../../../src/runs/durable/retry-limits";
+import { withStepRetries } from "../../../src/runs/durable/step-retries";
 import { stepServices } from "../../../src/runs/durable/step-services";
 
 export interface StatusChange {
@@ -15,11 +17,14 @@ export interface StatusChange {
  */
 export async function recordStatus(executionId: string, change: StatusChange): Promise<ExecutionStatus> {
   "use step";
-  const { repositories, logger } = stepServices();
-  const updated = await repositories.executions.tryUpdateStatus(executionId, change);
-  if (updated) {
-    logger.info({ executionId, mode: "durable", status: change.status }, "run status");
-    return updated.status;
-  }
-  return (await repositories.executions.get(executionId)).status;
+  return withStepRetries(async () => {
+    const { repositories, logger } = stepServices();
+    const updated = await repositories.executions.tryUpdateStatus(executionId, change);
+    if (updated) {
+      logger.info({ executionId, mode: "durable", status: change.status }, "run status");
+      return updated.status;
+    }
+    return (await repositories.executions.get(executionId)).status;
+  });
 }
+recordStatus.maxRetries = UNBOUNDED_RETRIES;

@@ -5,6 +5,8 @@ import { toolDefinition } from "../../../src/agents/tools";
 import { createRoundWriter } from "../../../src/runs/durable/round-writer";
 import { attemptKey, type RoundEnvelope } from "../../../src/runs/durable/rounds";
 import { runOnce } from "../../../src/runs/durable/run-once";
+import { UNBOUNDED_RETRIES } from "../../../src/runs/durable/retry-limits";
+import { withStepRetries } from "../../../src/runs/durable/step-retries";
 import { stepServices } from "../../../src/runs/durable/step-services";
 
 type Part = UIMessage["parts"][number];
@@ -22,8 +24,9 @@ export async function runApprovedTools(
 ): Promise<{ status: ExecutionStatus }> {
   "use step";
   const { stepId, attempt } = getStepMetadata();
-  return runOnce(input.executionId, stepId, () => approvedTools(input, writable, { stepId, attempt }));
+  return withStepRetries(() => runOnce(input.executionId, stepId, () => approvedTools(input, writable, { stepId, attempt })));
 }
+runApprovedTools.maxRetries = UNBOUNDED_RETRIES;
 
 async function approvedTools(
   input: { executionId: string; round: number; toolCallIds: string[] },
@@ -72,7 +75,7 @@ async function approvedTools(
       results.set(approval.toolCallId, { state: "output-error", errorText, approval: answer } as Partial<Part>);
     }
   }
-  writer.release();
+  await writer.release();
 
   const parts = message.parts.map((part) => {
     if (!isToolUIPart(part)) return part;

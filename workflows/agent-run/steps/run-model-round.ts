@@ -1,9 +1,12 @@
-import { getStepMetadata } from "workflow";
+import type { UIMessageChunk } from "ai";
+import { FatalError, getStepMetadata } from "workflow";
 import { isTerminal } from "../../../src/db/repositories/executions";
 import { outcomeOf, persistTurn, streamAgentTurn, type TurnOutcome } from "../../../src/runs/agent-turn";
 import { createRoundWriter } from "../../../src/runs/durable/round-writer";
 import { attemptKey, type RoundEnvelope } from "../../../src/runs/durable/rounds";
 import { runOnce } from "../../../src/runs/durable/run-once";
+import { UNBOUNDED_RETRIES } from "../../../src/runs/durable/retry-limits";
+import { retryOrFail, withStepRetries } from "../../../src/runs/durable/step-retries";
 import { stepServices } from "../../../src/runs/durable/step-services";
 import { createTerminalChunk } from "../../../src/streams/terminal-chunk";
 
@@ -18,9 +21,10 @@ export interface ModelRoundResult {
 
 /**
  * One model turn of a durable run, streamed into the round's namespace and closed on every path that
- * returns. A crash or a thrown error leaves the namespace open for the retry, which writes as the next
- * attempt; readers skip the superseded attempt's chunks. A second delivery while the first still runs
- * waits for it and answers its result (see runOnce).
+ * returns. A transient model error is retried as the step's next attempt (within TETHER_MODEL_RETRIES);
+ * a permanent one, or one past that budget, ends the round `failed` with its cause. A crash leaves the
+ * namespace open for the retry, which writes as the next attempt; readers skip the superseded attempt's
+ * chunks. A second delivery while the first still runs waits for it and answers its result (see runOnce).
  */
 export async function runModelRound(
   input: { executionId: string; round: number },
@@ -28,8 +32,9 @@ export async function runModelRound(
 ): Promise<ModelRoundResult> {
   "use step";
   const { stepId, attempt } = getStepMetadata();
-  return runOnce(input.executionId, stepId, () => modelRound(input, writable, { stepId, attempt }));
+  return withStepRetries(() => runOnce(input.executionId, stepId, () => modelRound(input, writable, { stepId, attempt })));
 }
+runModelRound.maxRetries = UNBOUNDED_RETRIES;
 
 async function modelRound(
   input: { executionId: string; round: number },
@@ -70,18 +75,40 @@ async function modelRound(
     abortSignal: cancelled.signal,
     // After an approval the tool step has already started this message in the round.
     sendStart: input.round === 0,
+    // The step is the unit of retry: each attempt is recorded and shown in the run's timeline.
+    maxRetries: 0,
   });
+  // From the model's error on, chunks wait until it is known whether this attempt is retried: a retry
+  // must not have shown readers an error it then takes back.
+  const held: UIMessageChunk[] = [];
   try {
-    for await (const chunk of turn.chunks) await writer.write(chunk);
+    for await (const chunk of turn.chunks) {
+      if (chunk.type === "error" || held.length > 0) held.push(chunk);
+      else await writer.write(chunk);
+    }
   } finally {
     clearInterval(watch);
   }
-  await persistTurn(repositories, execution, turn.summary);
   if (cancelled.signal.aborted) {
+    await persistTurn(repositories, execution, turn.summary);
     await writer.write(createTerminalChunk("cancelled"));
     await writer.close();
     return { outcome: "cancelled", toolCallIds: [] };
   }
+  if (turn.summary.failure !== undefined) {
+    try {
+      await retryOrFail(turn.summary.failureCause, turn.summary.failure, services.modelRetries);
+    } catch (error) {
+      if (!FatalError.is(error)) {
+        logger.warn({ error: turn.summary.failure }, "model failed: retrying the round");
+        await writer.flush();
+        throw error;
+      }
+      turn.summary.failure = error.message;
+    }
+  }
+  for (const chunk of held) await writer.write(chunk);
+  await persistTurn(repositories, execution, turn.summary);
   const outcome = outcomeOf(turn.summary);
   await writer.write(createTerminalChunk(outcome));
   await writer.close();

@@ -4,18 +4,21 @@ import { cancelExecution } from "../../tether-api/executions";
 import { isFinished } from "../../tether-api/types";
 import { useExecution } from "../../hooks/use-execution";
 import { useExecutionStream } from "../../hooks/use-execution-stream";
+import { useExecutionSteps } from "../../hooks/use-execution-steps";
 import { hrefs } from "../../routing/routes";
 import { ErrorBanner } from "../common/ErrorBanner";
 import { JsonBlock } from "../common/JsonBlock";
 import { StatusBadge } from "../common/StatusBadge";
 import { Timestamp } from "../common/Timestamp";
 import { EventLogView } from "./EventLogView";
+import { ExecutionSteps } from "./ExecutionSteps";
 import { PendingApprovals } from "./PendingApprovals";
 import { StatusHistory } from "./StatusHistory";
 
 export function ExecutionDetailPage({ executionId }: { executionId: string }) {
   const { execution, history, error, refresh } = useExecution(executionId);
   const stream = useExecutionStream(executionId, () => void refresh());
+  const steps = useExecutionSteps(execution);
   const [cancelError, setCancelError] = useState<string | null>(null);
   const [cancelling, setCancelling] = useState(false);
 
@@ -93,6 +96,8 @@ export function ExecutionDetailPage({ executionId }: { executionId: string }) {
         </section>
       )}
       {execution && <PendingApprovals executionId={execution.id} approvals={execution.pendingApprovals} onDecided={() => void refresh()} />}
+      {/* classic runs have no durable steps, so they get no card */}
+      {execution?.mode === "durable" && <ExecutionSteps steps={steps.steps} error={steps.error} />}
       <div className="detail-grid">
         <EventLogView log={stream.log} phase={stream.phase} error={stream.error} />
         <StatusHistory history={history} />

@@ -1,0 +1,91 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import type { ExecutionBody as Execution } from "./support/assertions";
+import { createTestDatabase, databaseKinds, type TestDatabase } from "./support/database";
+import { freePort, startServerProcess, type ServerProcess } from "./support/server-process";
+import { chunksOf, eventually, parseSse, textOf, userMessage } from "./support/tether";
+
+const FAULT = fileURLToPath(new URL("./support/faults/kill-before-step-completed-event.mjs", import.meta.url));
+const countText = (n: number) => Array.from({ length: n }, (_, index) => index + 1).join(" ");
+
+/** Steps whose entity says finished while the run's event log has no completion event for them. */
+async function wedgedSteps(kind: "pglite" | "postgres", dataDir: string, url?: string): Promise<string[]> {
+  if (kind === "postgres") {
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    try {
+      const result = await pool.query<{ step_id: string }>(
+        `select s.step_id from workflow.workflow_steps s
+          where s.status = 'completed' and not exists (select 1 from workflow.workflow_events e
+            where e.run_id = s.run_id and e.correlation_id = s.step_id and e.type = 'step_completed')`,
+      );
+      return result.rows.map((row) => row.step_id);
+    } finally {
+      await pool.end();
+    }
+  }
+  const world = path.join(dataDir, "workflow");
+  const events = readdirSync(path.join(world, "events")).map((file) => readFileSync(path.join(world, "events", file), "utf8"));
+  return readdirSync(path.join(world, "steps"))
+    .map((file) => JSON.parse(readFileSync(path.join(world, "steps", file), "utf8")) as { stepId: string; status: string })
+    .filter((step) => step.status === "completed")
+    .filter((step) => !events.some((event) => event.includes(`"correlationId": "${step.stepId}"`) && event.includes('"step_completed"')))
+    .map((step) => step.stepId);
+}
+
+describe.each(databaseKinds())("a step left finished without its completion event is healed (%s)", (kind) => {
+  let dataDir: string;
+  let database: TestDatabase | undefined;
+  let environment: Record<string, string>;
+  let server: ServerProcess | undefined;
+  let port: number;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), "tether-wedge-"));
+    environment = { TETHER_DATA_DIR: dataDir, TETHER_FAULT_MARKER: path.join(dataDir, "fault-fired") };
+    if (kind === "postgres") {
+      database = await createTestDatabase("postgres");
+      await database.handle.close();
+      environment.DATABASE_URL = database.url!;
+    }
+    port = await freePort();
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await database?.dispose().catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("kills the server between the step's two completion writes, then completes the run after a restart", async () => {
+    onTestFailed(() => console.log(server?.output().split("\n").filter((line) => !line.includes(`"msg":"request"`)).join("\n").slice(-6000)));
+    server = await startServerProcess(environment, port, { preload: [FAULT] });
+    const api = (pathname: string, json?: unknown) =>
+      fetch(`${server!.baseUrl}${pathname}`, {
+        ...(json === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(json) }),
+      });
+    expect((await api("/api/agents", { id: "wedge", name: "wedge", model: "demo:0", executionMode: "durable" })).status).toBe(201);
+    const response = await api("/api/chat", { id: "wedge-chat", agentId: "wedge", messages: [userMessage("count to 30")] });
+    const executionId = response.headers.get("x-execution-id")!;
+    await response.text().catch(() => "");
+    // The first step to complete kills the process at the fault point.
+    await server.exited;
+    expect(existsSync(environment.TETHER_FAULT_MARKER!)).toBe(true);
+    expect(await wedgedSteps(kind, dataDir, database?.url)).toHaveLength(1);
+
+    server = await startServerProcess(environment, port);
+    const done = await eventually(async () => {
+      const current = (await (await api(`/api/executions/${executionId}`)).json()) as Execution;
+      expect(current.status).toBe("completed");
+      return current;
+    }, 60_000);
+    expect(done.status).toBe("completed");
+    expect(server.output()).toContain("healed a step left finished without its completion event");
+    // The last step records `completed` in Tether's table before the SDK records the step finished.
+    await eventually(async () => expect(await wedgedSteps(kind, dataDir, database?.url)).toEqual([]));
+    const replay = chunksOf(parseSse(await (await api(`/api/executions/${executionId}/stream`)).text()));
+    expect(textOf(replay)).toBe(countText(30));
+  }, 120_000);
+});
