@@ -119,6 +119,11 @@ describe.each(databaseKinds())("a durable run survives kill -9 (%s world)", (kin
     expect(textOf(replay)).toBe(countText(300));
     expect(replay.filter((chunk) => chunk.type === "start")).toHaveLength(1);
     expect(replay.at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "completed" } });
+    // A client cut off by the crash resumes after the last event it holds: it gets the rest of the text
+    // once (the retry repeats what it already has), not the retry from its start.
+    const held = parseSse(received.slice(0, received.lastIndexOf("\n\n") + 2));
+    const rest = await api(`/api/executions/${executionId}/stream`, { headers: { "last-event-id": held.at(-1)!.id! } });
+    expect(textOf(chunksOf(held)) + textOf(chunksOf(parseSse(await rest.text())))).toBe(countText(300));
   });
 
   it("runs an approved tool once when the crash cuts the round after it", async () => {

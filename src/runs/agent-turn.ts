@@ -62,6 +62,8 @@ export function streamAgentTurn(input: {
   sendStart?: boolean;
   /** Retries of a failed model call inside the turn (durable turns retry their whole step instead). */
   maxRetries: number;
+  /** The id of the message the turn starts, when it must not change between attempts (a random one else). */
+  messageId?: string;
 }): { chunks: AsyncIterable<UIMessageChunk>; summary: TurnSummary } {
   const { agent, services } = input;
   const summary: TurnSummary = { approvals: [] };
@@ -87,7 +89,7 @@ export function streamAgentTurn(input: {
       });
       const stream = result.toUIMessageStream({
         originalMessages: input.history,
-        generateMessageId,
+        generateMessageId: input.messageId === undefined ? generateMessageId : () => input.messageId!,
         sendStart: input.sendStart ?? true,
         onFinish: (event) => {
           summary.responseMessage = event.responseMessage;

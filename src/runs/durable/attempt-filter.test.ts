@@ -95,6 +95,29 @@ describe("AttemptFilter", () => {
     expect(verdicts).not.toContain("superseded");
   });
 
+  it("resuming a client that held part of an attempt a crash cut short, follows the retry from where the client was", () => {
+    const seen = [envelope(1, 0, "a"), envelope(1, 1, "b")];
+    const filter = new AttemptFilter(new Map([[STEP, 2]]));
+    filter.resumeAfter(seen);
+    const { forwarded, verdicts } = read(filter, [envelope(2, 0, "a"), envelope(2, 1, "b"), envelope(2, 2, "c"), envelope(1, 2, "x")]);
+    expect(forwarded).toEqual(["c"]);
+    expect(verdicts).not.toContain("superseded");
+  });
+
+  it("resuming a client that read the retry itself, sends the rest of the retry only", () => {
+    // The round holds the cut attempt 1 first, then attempt 2; the client read attempt 2 up to "b".
+    const seen = [envelope(1, 0, "a"), envelope(2, 0, "a"), envelope(2, 1, "b")];
+    const filter = new AttemptFilter(new Map([[STEP, 2]]));
+    filter.resumeAfter(seen);
+    expect(read(filter, [envelope(2, 2, "c"), envelope(2, 3, "d")]).forwarded).toEqual(["c", "d"]);
+  });
+
+  it("resuming a client whose attempt the retry contradicts, ends it with superseded", () => {
+    const filter = new AttemptFilter(new Map([[STEP, 2]]));
+    filter.resumeAfter([envelope(1, 0, "a"), envelope(1, 1, "b")]);
+    expect(read(filter, [envelope(2, 0, "a"), envelope(2, 1, "B")]).verdicts).toEqual(["skip", "superseded"]);
+  });
+
   it("never papers over a gap in an attempt's sequence", () => {
     const { verdicts } = read(new AttemptFilter(new Map()), [envelope(1, 0, "a"), envelope(1, 2, "c")]);
     expect(verdicts).toEqual(["forward", "superseded"]);

@@ -34,6 +34,29 @@ export class AttemptFilter {
     this.#recorded = recorded;
   }
 
+  /**
+   * Takes up the view of a client that resumes after `seen`: every chunk of the round up to and including
+   * the last one the client holds. For the step of that last chunk the client followed its attempt; for
+   * the others, the latest attempt it could have seen. A retry that repeats what the client holds is
+   * then followed from where the client was, instead of being sent to it again.
+   */
+  resumeAfter(seen: readonly TaggedChunk[]): void {
+    const last = seen.at(-1);
+    if (!last) return;
+    const followed = new Map<string, number>();
+    for (const tagged of seen) followed.set(tagged.step, Math.max(followed.get(tagged.step) ?? 0, tagged.attempt));
+    followed.set(last.step, last.attempt);
+    for (const [step, attempt] of followed) {
+      const chunks = seen.filter((tagged) => tagged.step === step && tagged.attempt === attempt);
+      chunks.sort((a, b) => a.sequence - b.sequence);
+      this.#followed.set(step, {
+        attempt,
+        first: chunks[0]!.sequence,
+        sent: chunks.map((tagged) => JSON.stringify(tagged.chunk)),
+      });
+    }
+  }
+
   verdict(envelope: TaggedChunk): AttemptVerdict {
     const { step, attempt, sequence } = envelope;
     const followed = this.#followed.get(step);

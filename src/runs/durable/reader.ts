@@ -8,7 +8,7 @@ import { createTerminalChunk, terminalReasonOf } from "../../streams/terminal-ch
 import type { StreamEvent, TerminalReason } from "../../streams/types";
 import { InvalidInputError } from "../../errors";
 import { AttemptFilter } from "./attempt-filter";
-import { burstPosition, eventIndex, roundNamespace, unpackEnvelope, type RoundEnvelope } from "./rounds";
+import { eventIndex, roundNamespace, unpackEnvelope, type RoundEnvelope, type TaggedChunk } from "./rounds";
 
 /** How often an idle reader checks whether its run ended without closing the round (a cancel). */
 const STATUS_POLL_MS = 500;
@@ -62,13 +62,16 @@ async function* readRound(
   // The row the reader was opened with: a step it does not mention yet is looked up again when its first
   // chunk arrives, so a later round read with the same row still learns of retries.
   const attempts = new AttemptFilter(latestAttempts(options.execution));
-  const start = burstPosition(fromIndex);
+  // A client resuming mid-round holds what it read before: the round is read from its start so the filter
+  // knows which attempt the client followed (a crash retry repeats it; the client must not get it twice).
+  const prefix: TaggedChunk[] | undefined = fromIndex > 0 ? [] : undefined;
   const readable = getRun(options.execution.workflowRunId!).getReadable<RoundEnvelope>({
     namespace: roundNamespace(round),
-    startIndex: start.worldIndex,
+    startIndex: 0,
   });
   const reader = readable.getReader();
-  let worldIndex = start.worldIndex;
+  let worldIndex = 0;
+  let resumed = prefix === undefined;
   let quietPolls = 0;
   let pending = reader.read();
   try {
@@ -98,7 +101,14 @@ async function* readRound(
       const tagged = unpackEnvelope(envelope);
       for (let position = 0; position < tagged.length; position++) {
         const index = eventIndex(burst, position);
-        if (index < fromIndex) continue;
+        if (index < fromIndex) {
+          prefix?.push(tagged[position]!);
+          continue;
+        }
+        if (!resumed) {
+          attempts.resumeAfter(prefix!);
+          resumed = true;
+        }
         const verdict = attempts.verdict(tagged[position]!);
         if (verdict === "superseded") return { kind: "superseded" };
         if (verdict === "skip") continue;

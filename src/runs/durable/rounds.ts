@@ -54,9 +54,12 @@ export function eventIndex(worldIndex: number, position: number): number {
   return worldIndex * MAX_BURST + position;
 }
 
-/** Where an event index points: the world chunk holding it and its position in that burst. */
-export function burstPosition(index: number): { worldIndex: number; position: number } {
-  return { worldIndex: Math.floor(index / MAX_BURST), position: index % MAX_BURST };
+/**
+ * The id of the assistant message a durable turn starts: the same on every attempt of its model round,
+ * so a round retried after a crash repeats what readers already hold, down to its `start` chunk.
+ */
+export function turnMessageId(executionId: string): string {
+  return `msg_${executionId}`;
 }
 
 /** The metadata key under which a step records its latest attempt before it writes anything. */

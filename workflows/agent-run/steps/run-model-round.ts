@@ -3,7 +3,7 @@ import { FatalError, getStepMetadata } from "workflow";
 import { isTerminal } from "../../../src/db/repositories/executions";
 import { outcomeOf, persistTurn, streamAgentTurn, type TurnOutcome } from "../../../src/runs/agent-turn";
 import { createRoundWriter } from "../../../src/runs/durable/round-writer";
-import { attemptKey, type RoundEnvelope } from "../../../src/runs/durable/rounds";
+import { attemptKey, turnMessageId, type RoundEnvelope } from "../../../src/runs/durable/rounds";
 import { runOnce } from "../../../src/runs/durable/run-once";
 import { UNBOUNDED_RETRIES } from "../../../src/runs/durable/retry-limits";
 import { retryOrFail, withStepRetries } from "../../../src/runs/durable/step-retries";
@@ -77,6 +77,7 @@ async function modelRound(
     sendStart: input.round === 0,
     // The step is the unit of retry: each attempt is recorded and shown in the run's timeline.
     maxRetries: 0,
+    messageId: turnMessageId(execution.id),
   });
   // From the model's error on, chunks wait until it is known whether this attempt is retried: a retry
   // must not have shown readers an error it then takes back.
