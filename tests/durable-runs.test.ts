@@ -69,6 +69,14 @@ describe.each(databaseKinds())("durable runs on %s", (kind) => {
     const replay = chunksOf(await readSse(await harness.request(`/api/executions/${executionId}/stream`)));
     expect(replay).toEqual(chunks);
     expect((await harness.request("/api/chat/durable-count/stream")).status).toBe(204);
+    // After the end, an offset still gets the rest of the turn (API v1.1), and offsets keep increasing.
+    for (const cut of [0, 10, events.length - 3]) {
+      const rest = await readSse(
+        await harness.request("/api/chat/durable-count/stream", { headers: { "last-event-id": events[cut]!.id! } }),
+      );
+      expect(rest.at(-1)!.data).toBe("[DONE]");
+      expect(chunksOf(rest)).toEqual(chunks.slice(cut + 1));
+    }
   });
 
   it("suspends for an approval, continues when the AI SDK client answers, runs the tool once", async () => {

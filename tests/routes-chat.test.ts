@@ -243,6 +243,23 @@ describe.each(databaseKinds())("chat routes on %s", (kind) => {
       expect(await resumed.text()).toBe("");
     });
 
+    it("answers the rest of a turn that has ended to a client that names its offset (API v1.1)", async () => {
+      const conversationId = newConversation();
+      const response = await postChat(conversationId, "count to 20");
+      const events = await readSse(response);
+      await eventually(async () => expect(await executionStatus(response.headers.get("x-execution-id")!)).toBe("completed"));
+      const chunks = chunksOf(events);
+      for (const cut of [0, 7, events.length - 3]) {
+        const rest = await readSse(
+          await t.request(`/api/chat/${conversationId}/stream`, { headers: { "last-event-id": events[cut]!.id! } }),
+        );
+        expect(rest.at(-1)!.data).toBe("[DONE]");
+        expect(chunksOf(rest)).toEqual(chunks.slice(cut + 1));
+      }
+      const query = await readSse(await t.request(`/api/chat/${conversationId}/stream?offset=${events[7]!.id!}`));
+      expect(chunksOf(query)).toEqual(chunks.slice(8));
+    });
+
     it("answers 200 while a slow run streams: from `start`, after ?offset=, after Last-Event-ID; no duplicates", async () => {
       const conversationId = newConversation();
       const count = 40;
@@ -410,5 +427,29 @@ describe.each(databaseKinds())("stream keep-alive on %s", (kind) => {
     expect(raw).toMatch(/(^|\n\n): ping\n\n/);
     expectWellFramed(events);
     expect(textOf(chunksOf(events))).toBe(countText(3));
+  });
+});
+
+describe.each(databaseKinds())("resuming an ended classic turn whose buffer expired, on %s", (kind) => {
+  let t: TestTether;
+
+  beforeAll(async () => {
+    t = await startTestTether(kind, { TETHER_STREAM_EXPIRE_AFTER: "200ms" });
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  it("answers 410 for an offset once the buffer is gone, and still 204 without one", async () => {
+    const response = await t.request("/api/chat", {
+      json: { id: "expiring", agentId: "assistant", messages: [userMessage("count to 5")] },
+    });
+    const events = await readSse(response);
+    const offset = events[2]!.id!;
+    await eventually(async () => {
+      const resumed = await t.request(`/api/chat/expiring/stream`, { headers: { "last-event-id": offset } });
+      await expectError(resumed, 410, "gone", /expired/);
+    });
+    expect((await t.request(`/api/chat/expiring/stream`)).status).toBe(204);
   });
 });

@@ -430,14 +430,19 @@ export function createRunService(dependencies: RunServiceDependencies) {
       }
       await visibleConversation(principal, conversationId);
       const latest = await repositories.executions.latestForConversation(conversationId);
-      if (!latest || latest.status !== "running") return undefined;
+      if (!latest) return undefined;
+      // A turn that has ended is served only to a client that names where it was cut off (API v1.1);
+      // without an offset the AI SDK expects 204 for "nothing to resume".
+      const ended = latest.status !== "running";
+      if (ended && after === undefined) return undefined;
       if (latest.mode === "durable") {
         await requireDurable();
         if (!latest.workflowRunId) return undefined;
         return { execution: latest, events: durable.openTurn(latest, after) };
       }
       const buffer = buffers.get(latest.id);
-      if (!buffer || buffer.status !== "streaming") return undefined;
+      if (ended && !buffer) throw new GoneError(`the stream of execution ${latest.id} has expired`);
+      if (!buffer || (!ended && buffer.status !== "streaming")) return undefined;
       return { execution: latest, events: buffer.read(after) };
     },
 
