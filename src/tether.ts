@@ -7,7 +7,7 @@ import { createRepositories } from "./db/repositories";
 import type { Logger } from "./logger";
 import { provideStepServices } from "./runs/durable/step-services";
 import { createInterruptedRunSweeper } from "./runs/interrupted-runs";
-import { startWorkflowRuntime, type WorkflowRuntime } from "./runs/durable/runtime";
+import { startWorkflowRuntime, type WorkflowHandlers, type WorkflowRuntime } from "./runs/durable/runtime";
 import { createRunService } from "./runs/service";
 import { getStreamBufferRegistry, type ClassicStreamStore, type StreamBufferRegistry } from "./streams";
 
@@ -66,6 +66,8 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
 
   const models = { demoTokenDelayMs: config.demoTokenDelayMs, openai: config.openai, credentials };
   let workflows: WorkflowRuntime | undefined;
+  // Served from the moment the world is set: the Postgres world's queue delivers while it starts.
+  let workflowHandlers: WorkflowHandlers | undefined;
   // Settles when startWorkflows() has started the runtime; requests that need it wait this long at most.
   let workflowsStarted = deferred();
   const shutdownController = new AbortController();
@@ -99,7 +101,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
       keepAliveMs: options.keepAliveMs,
       limits: config.limits,
       shutdownSignal: shutdownController.signal,
-      workflowHandlers: () => workflows?.handlers,
+      workflowHandlers: () => workflowHandlers,
     },
     logger,
     limits: config.limits,
@@ -118,6 +120,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
     async startWorkflows(options: { baseUrl?: string } = {}) {
       provideStepServices({
         repositories,
+        transaction: (work) => database.db.transaction((tx) => work(createRepositories(tx))),
         locks: database.locks,
         models,
         maxSteps: config.maxSteps,
@@ -131,6 +134,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
         dataDir: config.dataDir,
         baseUrl: options.baseUrl,
         logger,
+        onHandlers: (handlers) => (workflowHandlers = handlers),
       });
       workflowsStarted.resolve();
       return workflows;
@@ -149,6 +153,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
       // Durable runs are not stopped: the next start of the world picks them up.
       await workflows?.close();
       workflows = undefined;
+      workflowHandlers = undefined;
       workflowsStarted = deferred();
       provideStepServices(undefined);
     },

@@ -76,6 +76,7 @@ describe.each(databaseKinds())("runOnce on %s", (kind) => {
     repositories = createRepositories(database.handle.db);
     provideStepServices({
       repositories,
+      transaction: (work) => database.handle.db.transaction((tx) => work(createRepositories(tx))),
       locks: database.handle.locks,
       models: { demoTokenDelayMs: 0, openai: {}, credentials: createCredentialStore(new Map()) },
       maxSteps: 5,
@@ -112,7 +113,7 @@ describe.each(databaseKinds())("runOnce on %s", (kind) => {
       overlapped ||= running > 1;
       await sleep(150);
       running -= 1;
-      return { outcome: "completed", toolCallIds: [] as string[] };
+      return { result: { outcome: "completed", toolCallIds: [] as string[] } };
     };
     const results = await Promise.all([runOnce(id, "step_1", body), runOnce(id, "step_1", body)]);
     expect(runs).toBe(1);
@@ -125,11 +126,11 @@ describe.each(databaseKinds())("runOnce on %s", (kind) => {
 
   it("answers a later delivery from the record without running the body", async () => {
     const id = await newExecution();
-    await runOnce(id, "step_2", async () => ({ status: "running" }));
+    await runOnce(id, "step_2", async () => ({ result: { status: "running" } }));
     let ranAgain = false;
     const later = await runOnce(id, "step_2", async () => {
       ranAgain = true;
-      return { status: "cancelled" };
+      return { result: { status: "cancelled" } };
     });
     expect(ranAgain).toBe(false);
     expect(later).toEqual({ status: "running" });
@@ -143,8 +144,32 @@ describe.each(databaseKinds())("runOnce on %s", (kind) => {
       }),
     ).rejects.toThrow("model unreachable");
     expect((await repositories.executions.get(id)).metadata[stepResultKey("step_3")]).toBeUndefined();
-    const retried = await runOnce(id, "step_3", async () => ({ status: "running" }));
+    const retried = await runOnce(id, "step_3", async () => ({ result: { status: "running" } }));
     expect(retried).toEqual({ status: "running" });
+  });
+
+  it("commits what the body persists together with its result, or neither", async () => {
+    const id = await newExecution();
+    const { conversationId } = await repositories.executions.get(id);
+    const message = { id: "m-commit", role: "assistant" as const, parts: [{ type: "text" as const, text: "round output" }] };
+    await expect(
+      runOnce(id, "step_4", async () => ({
+        result: { status: "running" },
+        commit: async (inTransaction) => {
+          await inTransaction.messages.upsert(conversationId, message);
+          throw new Error("crash between the writes");
+        },
+      })),
+    ).rejects.toThrow("crash between the writes");
+    // Neither the message nor the result landed: a retry reads the round's input as it was.
+    expect((await repositories.messages.list(conversationId)).map((stored) => stored.id)).not.toContain("m-commit");
+    expect((await repositories.executions.get(id)).metadata[stepResultKey("step_4")]).toBeUndefined();
+    await runOnce(id, "step_4", async () => ({
+      result: { status: "running" },
+      commit: (inTransaction) => inTransaction.messages.upsert(conversationId, message),
+    }));
+    expect((await repositories.messages.list(conversationId)).map((stored) => stored.id)).toContain("m-commit");
+    expect((await repositories.executions.get(id)).metadata[stepResultKey("step_4")]).toEqual({ status: "running" });
   });
 
   it("keeps steps and executions apart: different steps run at the same time", async () => {
@@ -157,7 +182,7 @@ describe.each(databaseKinds())("runOnce on %s", (kind) => {
       mostAtOnce = Math.max(mostAtOnce, running);
       await sleep(100);
       running -= 1;
-      return "done";
+      return { result: "done" };
     };
     await Promise.all([runOnce(first, "step_x", body), runOnce(first, "step_y", body), runOnce(second, "step_x", body)]);
     expect(mostAtOnce).toBe(3);

@@ -279,6 +279,8 @@ export function createRunService(dependencies: RunServiceDependencies) {
         if (answers.length === 0) {
           throw new InvalidInputError("messages", "the last message is an assistant message that answers no approval");
         }
+        // A decision is recorded only where it can also wake its run (else it would wait for its timeout).
+        if ((await repositories.executions.latestForConversation(existing.id))?.mode === "durable") await requireDurable();
         const target = await recordAnswers(principal, existing.id, answers);
         if (target.mode === "durable") {
           await requireDurable();
@@ -337,9 +339,10 @@ export function createRunService(dependencies: RunServiceDependencies) {
       log?: Logger,
     ) {
       const execution = await visibleExecution(principal, input.executionId);
+      // A decision is recorded only where it can also wake its run (else it would wait for its timeout).
+      if (execution.mode === "durable") await requireDurable();
       const { approval } = await repositories.approvals.decide({ ...input, decidedBy: principal.userId });
       if (execution.mode === "durable") {
-        await requireDurable();
         await durable.wake(execution.id, [input.toolCallId]);
       } else {
         const current = await repositories.executions.get(execution.id);

@@ -131,6 +131,25 @@ describe("the agentRun workflow, in-process", () => {
     };
     provideStepServices({
       repositories,
+      // Approval requests land in the model round's transaction: the hook runs once it has committed.
+      transaction: async (work) => {
+        const requested: Array<[string, string[]]> = [];
+        const result = await database.handle.db.transaction((tx) => {
+          const inTransaction = createRepositories(tx);
+          return work({
+            ...inTransaction,
+            approvals: {
+              ...inTransaction.approvals,
+              async request(executionId, requests) {
+                await inTransaction.approvals.request(executionId, requests);
+                requested.push([executionId, requests.map((request) => request.toolCallId)]);
+              },
+            },
+          });
+        });
+        for (const [executionId, toolCallIds] of requested) await afterApprovalRequests?.(executionId, toolCallIds);
+        return result;
+      },
       locks: database.handle.locks,
       models: {
         demoTokenDelayMs: 0,

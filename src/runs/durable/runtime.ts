@@ -47,6 +47,8 @@ export async function startWorkflowRuntime(options: {
   dataDir: string;
   baseUrl?: string;
   logger: Logger;
+  /** Called once the world is set, before it starts: its queue may deliver to the handlers from then on. */
+  onHandlers?: (handlers: WorkflowHandlers) => void;
 }) {
   const handlers = await loadHandlers();
   let kind: WorldKind;
@@ -72,6 +74,7 @@ export async function startWorkflowRuntime(options: {
     setWorld(withWedgeHealing({ ...world, ...streams }, localStepReset(worldFolder), options.logger));
   }
   const world = getWorld();
+  options.onHandlers?.(handlers);
   await world.start?.();
   options.logger.info({ world: kind }, "workflow runtime started");
   return {

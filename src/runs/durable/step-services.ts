@@ -11,6 +11,8 @@ import type { Logger } from "../../logger";
  */
 export interface StepServices {
   repositories: Repositories;
+  /** Runs `work` in one database transaction, with repositories bound to it. */
+  transaction: <T>(work: (repositories: Repositories) => Promise<T>) => Promise<T>;
   /** Locks shared by every server process on the database (one step attempt at a time). */
   locks: NamedLocks;
   models: ModelSettings;

@@ -24,7 +24,7 @@ export async function runApprovedTools(
 ): Promise<{ status: ExecutionStatus }> {
   "use step";
   const { stepId, attempt } = getStepMetadata();
-  return withStepRetries(() => runOnce(input.executionId, stepId, () => approvedTools(input, writable, { stepId, attempt })));
+  return withStepRetries(() => runOnce(input.executionId, stepId, async () => ({ result: await approvedTools(input, writable, { stepId, attempt }) })));
 }
 runApprovedTools.maxRetries = UNBOUNDED_RETRIES;
 

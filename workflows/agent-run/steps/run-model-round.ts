@@ -4,7 +4,7 @@ import { isTerminal } from "../../../src/db/repositories/executions";
 import { outcomeOf, persistTurn, streamAgentTurn, type TurnOutcome } from "../../../src/runs/agent-turn";
 import { createRoundWriter } from "../../../src/runs/durable/round-writer";
 import { attemptKey, turnMessageId, type RoundEnvelope } from "../../../src/runs/durable/rounds";
-import { runOnce } from "../../../src/runs/durable/run-once";
+import { runOnce, type StepFinish } from "../../../src/runs/durable/run-once";
 import { UNBOUNDED_RETRIES } from "../../../src/runs/durable/retry-limits";
 import { retryOrFail, withStepRetries } from "../../../src/runs/durable/step-retries";
 import { stepServices } from "../../../src/runs/durable/step-services";
@@ -40,7 +40,7 @@ async function modelRound(
   input: { executionId: string; round: number },
   writable: WritableStream<RoundEnvelope>,
   { stepId, attempt }: { stepId: string; attempt: number },
-): Promise<ModelRoundResult> {
+): Promise<StepFinish<ModelRoundResult>> {
   const services = stepServices();
   const { repositories } = services;
   // Recorded before the first write: a reader that opens the round later skips older attempts at once.
@@ -51,7 +51,7 @@ async function modelRound(
   const writer = createRoundWriter(writable, { stepId, attempt });
   if (isTerminal(execution.status)) {
     await writer.close();
-    return { outcome: "cancelled", toolCallIds: [] };
+    return { result: { outcome: "cancelled", toolCallIds: [] } };
   }
   const logger = services.logger.child({ executionId: execution.id, mode: "durable", round: input.round, attempt });
   const agent = await repositories.agents.get(execution.agentId);
@@ -90,11 +90,13 @@ async function modelRound(
   } finally {
     clearInterval(watch);
   }
+  // What the round produced is persisted with its recorded result (see runOnce): a retry of an attempt
+  // cut short reads the conversation as this attempt did.
+  const commit = (inTransaction: typeof repositories) => persistTurn(inTransaction, execution, turn.summary);
   if (cancelled.signal.aborted) {
-    await persistTurn(repositories, execution, turn.summary);
     await writer.write(createTerminalChunk("cancelled"));
     await writer.close();
-    return { outcome: "cancelled", toolCallIds: [] };
+    return { result: { outcome: "cancelled", toolCallIds: [] }, commit };
   }
   if (turn.summary.failure !== undefined) {
     try {
@@ -109,13 +111,15 @@ async function modelRound(
     }
   }
   for (const chunk of held) await writer.write(chunk);
-  await persistTurn(repositories, execution, turn.summary);
   const outcome = outcomeOf(turn.summary);
   await writer.write(createTerminalChunk(outcome));
   await writer.close();
   return {
-    outcome,
-    toolCallIds: turn.summary.approvals.map((approval) => approval.toolCallId),
-    ...(turn.summary.failure === undefined ? {} : { error: turn.summary.failure }),
+    result: {
+      outcome,
+      toolCallIds: turn.summary.approvals.map((approval) => approval.toolCallId),
+      ...(turn.summary.failure === undefined ? {} : { error: turn.summary.failure }),
+    },
+    commit,
   };
 }
