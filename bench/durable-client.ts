@@ -19,6 +19,8 @@ export interface TimedEvent {
   /** The chunk's `type`, or "[DONE]". */
   type: string;
   delta?: string;
+  /** A `data-terminal` chunk's reason (`completed`, `failed`, …). */
+  terminalReason?: string;
 }
 
 export interface TimedStream {
@@ -26,6 +28,8 @@ export interface TimedStream {
   executionId: string | undefined;
   startedAt: number;
   headersAt: number;
+  /** When the first bytes of the body arrived (undefined for an empty body). */
+  firstByteAt: number | undefined;
   endedAt: number;
   events: TimedEvent[];
   done: boolean;
@@ -41,8 +45,10 @@ function parseBlock(block: string, at: number): TimedEvent | undefined {
   if (data.length === 0) return undefined;
   const payload = data.join("\n");
   if (payload === "[DONE]") return { at, id, type: "[DONE]" };
-  const chunk = JSON.parse(payload) as { type: string; delta?: unknown };
-  return chunk.type === "text-delta" ? { at, id, type: chunk.type, delta: String(chunk.delta) } : { at, id, type: chunk.type };
+  const chunk = JSON.parse(payload) as { type: string; delta?: unknown; data?: { reason?: unknown } };
+  if (chunk.type === "text-delta") return { at, id, type: chunk.type, delta: String(chunk.delta) };
+  if (chunk.type === "data-terminal") return { at, id, type: chunk.type, terminalReason: String(chunk.data?.reason) };
+  return { at, id, type: chunk.type };
 }
 
 /**
@@ -56,6 +62,7 @@ async function readTimed(
   onEvent?: (event: TimedEvent) => void,
 ): Promise<TimedStream> {
   const events: TimedEvent[] = [];
+  let firstByteAt: number | undefined;
   if (response.body) {
     const decoder = new TextDecoder();
     const reader = response.body.getReader();
@@ -64,6 +71,7 @@ async function readTimed(
       const { done, value } = await reader.read();
       if (done) break;
       const at = nowMs();
+      firstByteAt ??= at;
       carry += decoder.decode(value, { stream: true });
       let end = carry.indexOf("\n\n");
       while (end !== -1) {
@@ -82,19 +90,20 @@ async function readTimed(
     executionId: response.headers.get("x-execution-id") ?? undefined,
     startedAt,
     headersAt,
+    firstByteAt,
     endedAt: nowMs(),
     events,
     done: events.at(-1)?.type === "[DONE]",
   };
 }
 
-async function request(url: string, json?: unknown) {
+async function request(url: string, json?: unknown, signal: AbortSignal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)) {
   const startedAt = nowMs();
   const response = await fetch(url, {
     method: json === undefined ? "GET" : "POST",
     headers: json === undefined ? undefined : { "content-type": "application/json" },
     body: json === undefined ? undefined : JSON.stringify(json),
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    signal,
   });
   return { response, startedAt, headersAt: nowMs() };
 }
@@ -107,6 +116,64 @@ function chatBody(conversationId: string, agentId: string, text: string) {
   };
 }
 
+/** One turn of `concurrentChats`, reduced to what the bench checks (the events themselves stay here). */
+export interface ConcurrentTurn {
+  conversationId: string;
+  /** `ended`: read to the end of the body; `network-error`: the request or the read failed; `deadline`: still going when time ran out. */
+  outcome: "ended" | "network-error" | "deadline";
+  status: number | undefined;
+  executionId: string | undefined;
+  startedAt: number;
+  headersAt: number | undefined;
+  endedAt: number | undefined;
+  /** The `text-delta` deltas, concatenated. */
+  text: string;
+  terminalReason: string | undefined;
+  done: boolean;
+  error?: string;
+}
+
+const textOf = (events: TimedEvent[]) => events.flatMap((event) => (event.delta === undefined ? [] : [event.delta])).join("");
+
+async function concurrentTurn(
+  options: { baseUrl: string; agentId: string; text: string },
+  conversationId: string,
+  deadline: AbortSignal,
+): Promise<ConcurrentTurn> {
+  const startedAt = nowMs();
+  let opened: Awaited<ReturnType<typeof request>> | undefined;
+  try {
+    opened = await request(`${options.baseUrl}/api/chat`, chatBody(conversationId, options.agentId, options.text), deadline);
+    const stream = await readTimed(opened.response, opened.startedAt, opened.headersAt);
+    return {
+      conversationId,
+      outcome: "ended",
+      status: stream.status,
+      executionId: stream.executionId,
+      startedAt,
+      headersAt: stream.headersAt,
+      endedAt: stream.endedAt,
+      text: textOf(stream.events),
+      terminalReason: stream.events.find((event) => event.terminalReason !== undefined)?.terminalReason,
+      done: stream.done,
+    };
+  } catch (error) {
+    return {
+      conversationId,
+      outcome: deadline.aborted ? "deadline" : "network-error",
+      status: opened?.response.status,
+      executionId: opened?.response.headers.get("x-execution-id") ?? undefined,
+      startedAt,
+      headersAt: opened?.headersAt,
+      endedAt: deadline.aborted ? undefined : nowMs(),
+      text: "",
+      terminalReason: undefined,
+      done: false,
+      error: error instanceof Error ? `${error.name}: ${error.message}${error.cause ? ` (${String(error.cause)})` : ""}` : String(error),
+    };
+  }
+}
+
 /** What the worker offers the main thread. */
 const api = {
   /** POST /api/chat (optionally overriding the agent's execution mode), read to the end. */
@@ -116,13 +183,36 @@ const api = {
     agentId: string;
     text: string;
     executionMode?: "classic" | "durable";
+    /** Bound on the whole request, body included (default 60 s). */
+    timeoutMs?: number;
   }): Promise<TimedStream> {
     const body = chatBody(options.conversationId, options.agentId, options.text);
     const { response, startedAt, headersAt } = await request(
       `${options.baseUrl}/api/chat`,
       options.executionMode ? { ...body, executionMode: options.executionMode } : body,
+      AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS),
     );
     return readTimed(response, startedAt, headersAt);
+  },
+
+  /**
+   * One POST /api/chat per conversation id, all sent in the same tick, each read to its end; whatever is
+   * still going after `deadlineMs` is aborted and answered as `deadline`.
+   */
+  async concurrentChats(options: {
+    baseUrl: string;
+    agentId: string;
+    text: string;
+    conversationIds: string[];
+    deadlineMs: number;
+  }): Promise<ConcurrentTurn[]> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error(`deadline of ${options.deadlineMs} ms`)), options.deadlineMs);
+    try {
+      return await Promise.all(options.conversationIds.map((conversationId) => concurrentTurn(options, conversationId, deadline.signal)));
+    } finally {
+      clearTimeout(timer);
+    }
   },
 
   /**

@@ -28,7 +28,7 @@ import { createTether, type Tether } from "../src/tether";
 import type { DurableClientApi } from "./durable-client";
 import { startWorkerClient, type WorkerClient } from "./worker-rpc";
 
-export { benchmarkHeader, log, median, percentile, round2, sleep, summary } from "./support";
+export { benchmarkHeader, log, median, percentile, round2, sleep, startStallMonitor, summary } from "./support";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const LOOPBACK = "127.0.0.1";
@@ -137,6 +137,8 @@ export interface Instruments {
   worldWrites: WorldWrite[];
   /** Whether serialized chunks were readable as text (to tell text deltas apart at the world level). */
   chunkTextVisible: boolean;
+  /** Off while a section writes or streams far more than it needs timestamped (load, history fill). */
+  recording: boolean;
   reset(): void;
 }
 
@@ -144,7 +146,7 @@ export interface Instruments {
  * Wraps a demo model so that each text delta is timestamped when the model emits it (a pass-through
  * TransformStream: no delay, and queues roomy enough that it never waits for the consumer).
  */
-function timedDemoModel(tokenDelayMs: number, emitted: EmittedDelta[]): LanguageModelV3 {
+function timedDemoModel(tokenDelayMs: number, instruments: Instruments): LanguageModelV3 {
   const inner = createDemoModel({ tokenDelayMs });
   return {
     ...inner,
@@ -154,7 +156,7 @@ function timedDemoModel(tokenDelayMs: number, emitted: EmittedDelta[]): Language
         new TransformStream<LanguageModelV3StreamPart, LanguageModelV3StreamPart>(
           {
             transform(part, controller) {
-              if (part.type === "text-delta") emitted.push({ at: nowMs(), delta: part.delta });
+              if (part.type === "text-delta" && instruments.recording) instruments.emitted.push({ at: nowMs(), delta: part.delta });
               controller.enqueue(part);
             },
           },
@@ -182,6 +184,7 @@ function installInstruments(): Instruments {
     emitted: [],
     worldWrites: [],
     chunkTextVisible: false,
+    recording: true,
     reset() {
       this.emitted.length = 0;
       this.worldWrites.length = 0;
@@ -194,7 +197,7 @@ function installInstruments(): Instruments {
       ...services.models,
       provided: (modelId) => {
         const demo = parseDemoModelId(modelId);
-        return demo?.tokenDelayMs ? timedDemoModel(demo.tokenDelayMs, instruments.emitted) : undefined;
+        return demo?.tokenDelayMs ? timedDemoModel(demo.tokenDelayMs, instruments) : undefined;
       },
     },
   });
@@ -208,6 +211,7 @@ function installInstruments(): Instruments {
   };
   const single = world.writeToStream.bind(world);
   world.writeToStream = async (name, runId, chunk) => {
+    if (!instruments.recording) return single(name, runId, chunk);
     const startedAt = nowMs();
     await single(name, runId, chunk);
     instruments.worldWrites.push({ startedAt, at: nowMs(), stream: name, textDelta: isTextDelta(chunk) });
@@ -215,6 +219,7 @@ function installInstruments(): Instruments {
   if (world.writeToStreamMulti) {
     const multi = world.writeToStreamMulti.bind(world);
     world.writeToStreamMulti = async (name, runId, chunks) => {
+      if (!instruments.recording) return multi(name, runId, chunks);
       const startedAt = nowMs();
       await multi(name, runId, chunks);
       const at = nowMs();
@@ -358,6 +363,51 @@ export async function startDurableBenchServer(kind: WorldKind, workflows: readon
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** What a section of bench/durable.ts gets from the bench around it. */
+export interface DurableSectionContext {
+  server: DurableBenchServer;
+  client: DurableClientWorker;
+  /** Records a correctness problem (a wrong answer, a failed run); any of them makes the exit code 1. */
+  fail(problem: string): void;
+  uniqueId(prefix: string): string;
+  /** Waits for a workflow run to end; answers its status and how long it took by the world's own records. */
+  waitForRun(runId: string): Promise<{ status: string; runMs: number }>;
+}
+
+/**
+ * Runs `body` on a Tether of its own, started for it on a fresh world of the bench's kind (a new temp folder
+ * or database) and disposed after it: sections that leave runs or data behind cannot skew the next one.
+ */
+export type FreshServer = <T>(body: (context: DurableSectionContext) => Promise<T>) => Promise<{
+  result: T;
+  startupMs: number;
+  disposeMs: number;
+}>;
+
+/** Rejects when `promise` has not settled after `ms` (and then stops waiting for it). */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Creates a durable agent through POST /api/agents. */
+export async function createDurableAgent(server: DurableBenchServer, id: string, model: string, tools: readonly string[] = []) {
+  const response = await fetch(`${server.url}/api/agents`, {
+    method: "POST",
+    signal: AbortSignal.timeout(30_000),
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ id, name: `bench ${id}`, model, tools, executionMode: "durable" }),
+  });
+  if (response.status !== 201) throw new Error(`creating agent ${id} answered ${response.status}: ${await response.text()}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------

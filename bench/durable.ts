@@ -1,5 +1,8 @@
 /**
- * Durable-run benchmark: `npm run bench:durable [-- --quick]` (or BENCH_QUICK=1; `npx tsx bench/durable.ts`).
+ * Durable-run benchmark: `npm run bench:durable [-- --quick] [-- --only concurrency,history] [-- --worlds local]`
+ * (or BENCH_QUICK=1; `npx tsx bench/durable.ts …`). `--only` takes a comma list of the sections below by their
+ * JSON names (default: all); `--worlds` a comma list of `local`, `postgres` (default: local, and postgres when
+ * TEST_DATABASE_URL is set).
  *
  * One process: Tether with its Workflow SDK runtime on real loopback HTTP, the HTTP clients in a worker
  * thread (./durable-client.ts). Runs on the local world (over an embedded PGlite in a temp folder) and, when
@@ -12,7 +15,12 @@
  *   2. chunk write → visible to a reader on the resume route GET /api/chat/:conversationId/stream
  *      (demo:50, `count to 60`), with a breakdown by stage; and a fast model's per-chunk cost, durable vs classic;
  *   3. approval POST → first event of round 1 on a live GET /api/executions/:id/stream;
- *   4. how cost grows with run length: bare runs of 1, 20 and 100 steps.
+ *   4. how cost grows with run length: bare runs of 1, 20 and 100 steps;
+ *   5. `concurrency` (bench/durable-concurrency.ts): N durable turns POSTed at once, each with a deadline;
+ *   6. `history` (bench/durable-history.ts): a small turn's cost after the world holds 0, 10^5, 10^6 stored
+ *      stream chunks; always the last section of a world (it leaves a big data folder behind).
+ * Sections 1–4 share one server; each concurrency level runs in a child process with a server of its own, and
+ * the history on a fresh server (new temp folder or database), disposed afterwards.
  * The bench workflows are compiled by the bench itself into temp folders (scripts/build.mjs never sees them).
  * Exit code: 0 when every run behaved (targets are reported, not enforced), 1 when a run was wrong or the
  * bench failed, 2 when it ran out of time.
@@ -23,10 +31,13 @@ import { getRun, start } from "workflow/api";
 import { getWorld } from "workflow/runtime";
 import { AGENT_RUN_WORKFLOW_ID } from "../src/runs/durable/runtime";
 import type { TimedEvent, TimedStream } from "./durable-client";
+import { CONCURRENT_MODEL, concurrency, concurrencyRatios, concurrencyTarget } from "./durable-concurrency";
+import { history } from "./durable-history";
 import {
   benchmarkHeader,
   buildBenchWorkflow,
   buildTetherIfStale,
+  createDurableAgent,
   log,
   median,
   nowMs,
@@ -39,7 +50,10 @@ import {
   type BenchWorkflow,
   type DurableBenchServer,
   type DurableClientWorker,
+  type DurableSectionContext,
+  type FreshServer,
   type WorldKind,
+  withTimeout,
 } from "./durable-support";
 
 const quick = process.argv.includes("--quick") || process.env.BENCH_QUICK === "1";
@@ -55,6 +69,9 @@ const settings = quick
       lengths: [1, 20, 100],
       lengthRepeats: 1,
       deadlineMs: 150_000,
+      concurrency: { levels: [10, 30], deadlineMs: 120_000 },
+      history: { sizes: [0, 100_000], turnsPerSize: 3, turnTimeoutMs: 120_000 },
+      historyBudgetMs: 600_000,
     }
   : {
       overheadWarmUp: 2,
@@ -66,9 +83,50 @@ const settings = quick
       lengths: [1, 20, 100],
       lengthRepeats: 3,
       deadlineMs: 900_000,
+      concurrency: { levels: [10, 50, 100], deadlineMs: 300_000 },
+      history: { sizes: [0, 100_000, 1_000_000], turnsPerSize: 5, turnTimeoutMs: 120_000 },
+      historyBudgetMs: 1_800_000,
     };
 
-/** demo:0 with send_email: the chat turns of part 1 and the approvals of part 3. */
+/** The sections by their names in `worlds.<kind>`, in the order they run (history last: see above). */
+const SECTIONS = ["stepOverhead", "chunkLatency", "approvalLatency", "runLength", "concurrency", "history"] as const;
+type SectionName = (typeof SECTIONS)[number];
+const WORLD_KINDS: readonly WorldKind[] = ["local", "postgres"];
+
+/** The value of `--name value` or `--name=value`, if given. */
+function optionValue(name: string): string | undefined {
+  const flag = `--${name}`;
+  const index = process.argv.findIndex((argument) => argument === flag || argument.startsWith(`${flag}=`));
+  if (index < 0) return undefined;
+  const argument = process.argv[index]!;
+  return argument === flag ? process.argv[index + 1] : argument.slice(flag.length + 1);
+}
+
+function commaList<T extends string>(name: string, allowed: readonly T[]): T[] | undefined {
+  const value = optionValue(name);
+  if (value === undefined) return undefined;
+  const items = value.split(",").map((item) => item.trim()).filter(Boolean);
+  const unknown = items.filter((item) => !allowed.includes(item as T));
+  if (items.length === 0 || unknown.length > 0) {
+    throw new Error(`--${name} takes a comma list of ${allowed.join(", ")} (got ${JSON.stringify(value)})`);
+  }
+  return items as T[];
+}
+
+/** Which sections and worlds this run measures (from --only and --worlds). */
+function parseSelection() {
+  const only = commaList("only", SECTIONS);
+  const worlds = commaList("worlds", WORLD_KINDS);
+  if (worlds?.includes("postgres") && !process.env.TEST_DATABASE_URL) throw new Error("--worlds postgres needs TEST_DATABASE_URL");
+  return {
+    sections: new Set<SectionName>(only ?? SECTIONS),
+    worlds: worlds ?? (process.env.TEST_DATABASE_URL ? ["local", "postgres"] : ["local"]),
+    chosenWorlds: worlds !== undefined,
+  };
+}
+type Selection = ReturnType<typeof parseSelection>;
+
+/** demo:0 with send_email: the chat turns of part 1, the approvals of part 3 and the history turns. */
 const FAST_AGENT = "bench-durable-0";
 /** demo:50 (timestamped by the bench's model instrument): part 2. */
 const PACED_AGENT = "bench-durable-50";
@@ -540,14 +598,17 @@ async function fastModelThroughput(server: DurableBenchServer, client: DurableCl
     turnMs: summary(timings[variant].ms),
     msPerEvent: round2(median(timings[variant].ms.map((ms, index) => ms / timings[variant].events[index]!))),
   });
+  const durable = describe("durable");
+  const classic = describe("classic");
   return {
     what:
       `count to ${n} on demo:0 through POST /api/chat, request sent → [DONE] read by the client worker; the same agent ` +
       "durable and classic (executionMode override)",
     rounds: settings.fastRounds,
     sseEventsPerTurn: median(timings.durable.events),
-    durable: describe("durable"),
-    classic: describe("classic"),
+    durable,
+    classic,
+    durableOverClassic: round2(durable.msPerEvent / classic.msPerEvent),
   };
 }
 
@@ -667,55 +728,118 @@ async function runLength(server: DurableBenchServer) {
 // ---------------------------------------------------------------------------------------------------------
 
 async function createAgents(server: DurableBenchServer) {
-  for (const [id, model, tools] of [
-    [FAST_AGENT, "demo:0", ["send_email"]],
-    [PACED_AGENT, `demo:${PACED_DELAY_MS}`, []],
-  ] as const) {
-    const response = await fetch(`${server.url}/api/agents`, {
-      method: "POST",
-      signal: AbortSignal.timeout(30_000),
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ id, name: `bench ${id}`, model, tools, executionMode: "durable" }),
-    });
-    if (response.status !== 201) throw new Error(`creating agent ${id} answered ${response.status}: ${await response.text()}`);
+  await createDurableAgent(server, FAST_AGENT, "demo:0", ["send_email"]);
+  await createDurableAgent(server, PACED_AGENT, `demo:${PACED_DELAY_MS}`);
+}
+
+function sectionContext(server: DurableBenchServer, client: DurableClientWorker): DurableSectionContext {
+  return {
+    server,
+    client,
+    fail: (problem) => failures.push(problem),
+    uniqueId,
+    waitForRun,
+  };
+}
+
+/** Removing a server is bounded too: a world still busy with runs may not let go. */
+const DISPOSE_TIMEOUT_MS = 120_000;
+
+function freshServers(kind: WorldKind, client: DurableClientWorker): FreshServer {
+  return async (body) => {
+    const server = await startDurableBenchServer(kind, [compiled!.bare]);
+    let result!: Awaited<ReturnType<typeof body>>;
+    let disposeMs = 0;
+    try {
+      await createAgents(server);
+      result = await body(sectionContext(server, client));
+    } finally {
+      const disposing = nowMs();
+      await withTimeout(server.dispose(), DISPOSE_TIMEOUT_MS, `disposing the ${kind} world`).catch((error: unknown) =>
+        log(`[${kind}] dispose failed: ${String(error)}`),
+      );
+      disposeMs = Math.round(nowMs() - disposing);
+      log(`[${kind}] server disposed in ${disposeMs} ms`);
+    }
+    return { result, startupMs: Math.round(server.startupMs), disposeMs };
+  };
+}
+
+/** Runs one section; one that throws is recorded and the next one still runs. */
+async function runSection(kind: WorldKind, section: WorldSection, name: SectionName, body: () => Promise<void>) {
+  try {
+    await body();
+  } catch (error) {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    section.error = section.error ? `${section.error}\n${name}: ${message}` : `${name}: ${message}`;
+    failures.push(`[${kind}] ${name}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
-/** Measures one world into `section` (already part of the results, so a watchdog exit still prints what was measured). */
-async function benchWorld(kind: WorldKind, client: DurableClientWorker, section: WorldSection) {
+const SHARED_SERVER_SECTIONS: readonly SectionName[] = ["stepOverhead", "chunkLatency", "approvalLatency", "runLength"];
+
+/**
+ * Measures one world into `section` (already part of the results, so a watchdog exit still prints what was
+ * measured). Sections 1–4 share one server, as they always have; each concurrency level runs in a process of
+ * its own (bench/durable-concurrency-level.ts) and the history on a fresh server, so that runs a timed-out
+ * level leaves going, or the chunks earlier sections stored, do not count against the next measurement.
+ */
+async function benchWorld(kind: WorldKind, client: DurableClientWorker, section: WorldSection, selection: Selection) {
   const started = nowMs();
-  log(`[${kind}] starting Tether on the ${kind} world`);
-  const server = await startDurableBenchServer(kind, [compiled!.bare]);
-  section.startupMs = Math.round(server.startupMs);
-  try {
-    await createAgents(server);
-    section.stepOverhead = await stepOverhead(server, client);
-    section.chunkLatency = await chunkLatency(server, client);
-    section.approvalLatency = await approvalLatency(server, client);
-    section.runLength = await runLength(server);
-  } catch (error) {
-    section.error = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    failures.push(`[${kind}] ${error instanceof Error ? error.message : String(error)}`);
-  } finally {
-    await server.dispose().catch((error: unknown) => log(`[${kind}] dispose failed: ${String(error)}`));
+  const fresh = freshServers(kind, client);
+  const shared = SHARED_SERVER_SECTIONS.filter((name) => selection.sections.has(name));
+  if (shared.length > 0) {
+    log(`[${kind}] starting Tether on the ${kind} world`);
+    const { startupMs } = await fresh(async ({ server }) => {
+      for (const name of shared) await runSection(kind, section, name, () => runSharedSection(name, server, client, section));
+    });
+    section.startupMs = startupMs;
+  }
+  if (selection.sections.has("concurrency")) {
+    await runSection(kind, section, "concurrency", async () => {
+      section.concurrency = await concurrency(kind, settings.concurrency, (problem) => failures.push(problem));
+    });
+  }
+  if (selection.sections.has("history")) {
+    await runSection(kind, section, "history", async () => {
+      const { result, startupMs, disposeMs } = await fresh((context) => history(context, settings.history, FAST_AGENT));
+      section.history = { ...result, serverStartupMs: startupMs, serverDisposeMs: disposeMs };
+    });
   }
   section.durationMs = Math.round(nowMs() - started);
+}
+
+async function runSharedSection(name: SectionName, server: DurableBenchServer, client: DurableClientWorker, section: WorldSection) {
+  if (name === "stepOverhead") section.stepOverhead = await stepOverhead(server, client);
+  else if (name === "chunkLatency") section.chunkLatency = await chunkLatency(server, client);
+  else if (name === "approvalLatency") section.approvalLatency = await approvalLatency(server, client);
+  else if (name === "runLength") section.runLength = await runLength(server);
 }
 
 interface WorldSection {
   world: WorldKind;
   database: string;
-  startupMs: number;
+  /** The server of sections 1–4 (each concurrency level and the history report their own). */
+  startupMs?: number;
   stepOverhead?: Awaited<ReturnType<typeof stepOverhead>>;
   chunkLatency?: Awaited<ReturnType<typeof chunkLatency>>;
   approvalLatency?: Awaited<ReturnType<typeof approvalLatency>>;
   runLength?: Awaited<ReturnType<typeof runLength>>;
+  concurrency?: Awaited<ReturnType<typeof concurrency>>;
+  history?: Awaited<ReturnType<typeof history>> & { serverStartupMs: number; serverDisposeMs: number };
   error?: string;
   durationMs?: number;
 }
 
-/** The headline numbers of every world side by side. */
-function sideBySide(worlds: Partial<Record<WorldKind, WorldSection>>) {
+/** The headline numbers of every world side by side, for the sections that ran. */
+function sideBySide(worlds: Partial<Record<WorldKind, WorldSection>>, selection: Selection) {
+  const headlines = allHeadlines(worlds);
+  // Each headline starts with its section's number: SECTIONS[number - 1].
+  const ran = (headline: string) => selection.sections.has(SECTIONS[Number.parseInt(headline, 10) - 1]!);
+  return Object.fromEntries(Object.entries(headlines).filter(([headline]) => ran(headline)));
+}
+
+function allHeadlines(worlds: Partial<Record<WorldKind, WorldSection>>) {
   const pick = <T>(read: (section: WorldSection) => T) =>
     Object.fromEntries(Object.entries(worlds).map(([kind, section]) => [kind, read(section)]));
   return {
@@ -733,6 +857,7 @@ function sideBySide(worlds: Partial<Record<WorldKind, WorldSection>>) {
       fastModelMsPerEvent: {
         durable: s.chunkLatency?.fastModel.durable.msPerEvent,
         classic: s.chunkLatency?.fastModel.classic.msPerEvent,
+        durablePerEventMsOverClassicPerEventMs: s.chunkLatency?.fastModel.durableOverClassic,
       },
     })),
     "3. approval POST -> first round-1 event, ms": pick((s) => ({
@@ -744,6 +869,54 @@ function sideBySide(worlds: Partial<Record<WorldKind, WorldSection>>) {
         Object.entries(s.runLength?.lengths ?? {}).map(([steps, value]) => [steps, { totalMs: value.totalMs.p50, msPerStep: value.msPerStep }]),
       ),
     ),
+    [`5. concurrency: N turns at once (count to 600 on ${CONCURRENT_MODEL}) -> ms until all done`]: pick((s) =>
+      s.concurrency ? concurrencyHeadline(s.concurrency) : undefined,
+    ),
+    "5. concurrency: localWall / postgresWall per N (target: <= 2 at the largest N)": {
+      ...concurrencyRatios(worlds.local?.concurrency, worlds.postgres?.concurrency),
+      target: concurrencyTarget(worlds.local?.concurrency, worlds.postgres?.concurrency),
+    },
+    "6. history: a count-to-100 turn (median ms) after n stored stream chunks": pick((s) => (s.history ? historyHeadline(s.history) : undefined)),
+  };
+}
+
+function concurrencyHeadline(section: NonNullable<WorldSection["concurrency"]>) {
+  return Object.fromEntries(
+    Object.entries(section.levels).map(([turns, level]) => {
+      if ("processError" in level) return [turns, { processError: level.processError }];
+      const { errors } = level;
+      const errorCount =
+        Object.values(errors.httpStatus).reduce((total, count) => total + count, 0) + errors.network + errors.wrongText + errors.missingDone;
+      return [
+        turns,
+        {
+          wallMs: level.wallMs,
+          ...(level.timedOut ? { timedOut: true, finished: level.finished, afterMs: level.elapsedMs } : {}),
+          perTurnMs: { p50: level.perTurnWallMs.p50, p95: level.perTurnWallMs.p95, max: level.perTurnWallMs.max },
+          errors: errorCount,
+          stallMaxMs: level.eventLoopStallMs.maxMs,
+        },
+      ];
+    }),
+  );
+}
+
+function historyHeadline(section: NonNullable<WorldSection["history"]>) {
+  return {
+    ...Object.fromEntries(
+      Object.entries(section.sizes).map(([size, result]) => [
+        size,
+        "skipped" in result
+          ? { skipped: result.skipped }
+          : {
+              turnWallMs: result.turnWallMs,
+              firstByteMs: result.firstByteMs,
+              fillChunksPerSecond: result.fill?.chunksPerSecond,
+              ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}),
+            },
+      ]),
+    ),
+    growth: section.growth,
   };
 }
 
@@ -780,6 +953,18 @@ function methodNotes(): string[] {
       "one approval round and longer Tether runs cannot be produced without a different model; Tether's 3-step turn " +
       "(part 1) and 9-step approval run (part 3, wholeRun) are the Tether data points. firstStepsCycleMs/lastStepsCycleMs " +
       "are the median cycles of the first and last 10 steps: the growth is the replay of a longer event log",
+    `concurrency — per N: N POST /api/chat (count to 600 on ${CONCURRENT_MODEL}, durable) sent by the client worker in one tick, ` +
+      "each read to its end; wallMs = first POST sent → last response ended; perTurnWallMs = each POST → its last byte; errors " +
+      "by kind (HTTP status ≠ 200, network error, text-delta deltas ≠ `1 2 … 600`, no [DONE]); eventLoopStallMs = the longest " +
+      "gap of a 10 ms interval on the server's thread while the level ran; past the level's deadline the unfinished requests " +
+      "are aborted (timedOut, finished = how many ended); every N runs in a child process of its own with a fresh server and " +
+      "world (a new temp folder or database) that exits after it: runs a timed-out level leaves going keep their process " +
+      "busy even after its world is closed (their queue deliveries retry against whatever world is current)",
+    "history — the world is filled straight through its stream API (writeToStreamMulti + closeStream) with closed streams " +
+      "of made-up runs, 1000 chunks of 100 bytes each, named as the SDK names a round's stream; then a count to 100 turn on " +
+      "demo:0 is timed over HTTP (median; firstByteMs = POST sent → first body bytes; runMs from the world's records) at each " +
+      "stored size; a size whose fill the measured rate projects beyond 8 minutes is skipped; it runs last in a world, on a " +
+      "fresh server and world of its own (so size 0 means an empty world)",
     "one process: Tether, PGlite (local world) or the postgres.js/pg pools (Postgres world), the SDK's queue and the " +
       "steps share the main thread; the HTTP clients run in a worker thread; compare ratios more than absolute numbers",
   ];
@@ -830,17 +1015,40 @@ function emit(exitCode: number): never {
   process.exit(exitCode);
 }
 
+/**
+ * How long the whole run may take before the watchdog prints what it has: the budget of sections 1–4 (as
+ * before) when any of them runs, plus, per world, each level's deadline with room to settle and the history
+ * budget. Every wait inside a section is bounded on its own; this only catches what slips through.
+ */
+function watchdogMs(selection: Selection): number {
+  const classicSections: SectionName[] = ["stepOverhead", "chunkLatency", "approvalLatency", "runLength"];
+  const firstFour = classicSections.some((name) => selection.sections.has(name)) ? settings.deadlineMs : 0;
+  const perLevelMs = settings.concurrency.deadlineMs + LEVEL_SETTLE_ALLOWANCE_MS;
+  const concurrencyMs = selection.sections.has("concurrency") ? settings.concurrency.levels.length * perLevelMs : 0;
+  const historyMs = selection.sections.has("history") ? settings.historyBudgetMs : 0;
+  return firstFour + selection.worlds.length * (WORLD_SETUP_ALLOWANCE_MS + concurrencyMs + historyMs);
+}
+/** Per level: its server's start, the worker's grace, the wait for its runs to end, and its server's disposal. */
+const LEVEL_SETTLE_ALLOWANCE_MS = 240_000;
+/** Starting Tether on a world, and removing its data afterwards. */
+const WORLD_SETUP_ALLOWANCE_MS = 120_000;
+
 async function main() {
+  const selection = parseSelection();
+  results.sections = [...selection.sections];
+  results.worldsSelected = selection.worlds;
+  const budgetMs = watchdogMs(selection);
   const watchdog = setTimeout(() => {
-    results.error = `ran out of time after ${settings.deadlineMs} ms`;
+    results.error = `ran out of time after ${budgetMs} ms`;
     try {
-      results.summary = sideBySide(results.worlds as Partial<Record<WorldKind, WorldSection>>);
+      results.summary = sideBySide(results.worlds as Partial<Record<WorldKind, WorldSection>>, selection);
     } catch {
       // a partial world: its sections are printed as they are
     }
     emit(2);
-  }, settings.deadlineMs);
-  log(`mode ${quick ? "quick" : "full"}; building dist/ if stale and the bare workflow`);
+  }, budgetMs);
+  log(`mode ${quick ? "quick" : "full"}; sections ${[...selection.sections].join(", ")}; worlds ${selection.worlds.join(", ")}`);
+  log("building dist/ if stale and the bare workflow");
   const buildProblem = buildTetherIfStale();
   if (buildProblem) {
     notes.push(buildProblem);
@@ -849,20 +1057,18 @@ async function main() {
   const workflows = await compileBenchWorkflows();
   results.benchWorkflowsBuildMs = Math.round(workflows.bare.buildMs);
   const client = startDurableClientWorker();
-  const kinds: WorldKind[] = process.env.TEST_DATABASE_URL ? ["local", "postgres"] : ["local"];
-  if (!process.env.TEST_DATABASE_URL) notes.push("TEST_DATABASE_URL is not set: the Postgres world was not measured");
+  if (!selection.chosenWorlds && !process.env.TEST_DATABASE_URL) notes.push("TEST_DATABASE_URL is not set: the Postgres world was not measured");
   const worlds: Partial<Record<WorldKind, WorldSection>> = {};
   results.summary = undefined;
   results.worlds = worlds;
   try {
-    for (const kind of kinds) {
+    for (const kind of selection.worlds) {
       const section: WorldSection = {
         world: kind,
         database: kind === "local" ? "PGlite (temp folder)" : "PostgreSQL (throwaway database)",
-        startupMs: 0,
       };
       worlds[kind] = section;
-      await benchWorld(kind, client, section).catch((error: unknown) => {
+      await benchWorld(kind, client, section, selection).catch((error: unknown) => {
         section.error = error instanceof Error ? (error.stack ?? error.message) : String(error);
         failures.push(`[${kind}] ${error instanceof Error ? error.message : String(error)}`);
       });
@@ -872,7 +1078,7 @@ async function main() {
     await client.terminate().catch(() => undefined);
     workflows.bare.dispose();
   }
-  results.summary = sideBySide(worlds);
+  results.summary = sideBySide(worlds, selection);
   notes.push(...methodNotes(), ...findingNotes(worlds));
   emit(failures.length > 0 ? 1 : 0);
 }

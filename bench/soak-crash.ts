@@ -456,9 +456,10 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
   }
 }
 
-async function prepareWorld(world: WorldKind): Promise<WorldSetup> {
+async function prepareWorld(world: WorldKind, keepData: boolean): Promise<WorldSetup> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `tether-soak-${world}-`));
-  const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
+  // --keep-logs keeps the data folder too, for a look at what the runs left.
+  const removeDataDir = () => (keepData ? progress(`kept ${dataDir}`) : rmSync(dataDir, { recursive: true, force: true }));
   if (world === "local") return { environment: { TETHER_DATA_DIR: dataDir }, dispose: async () => removeDataDir() };
 
   const adminUrl = process.env.TEST_DATABASE_URL!;
@@ -813,7 +814,7 @@ function emailVerdict(chunks: readonly StreamChunk[], problems: string[]): { dup
   // The prompt asks for one email: a second call (a model round run again after a crash) sends a second one.
   let duplicate = calls.length !== callIds.size || callIds.size > 1;
   let wrong = callIds.size === 0;
-  if (wrong) problems.push("no send_email tool call in the replay");
+  if (wrong) problems.push(`no send_email tool call in the replay (it holds: ${chunks.map((chunk) => chunk.type).join(" ")})`);
   if (callIds.size > 1) problems.push(`${callIds.size} send_email calls in the replay, one asked for (${[...callIds].join(", ")})`);
   for (const toolCallId of callIds) {
     const outputs = chunks.filter((chunk) => chunk.type === "tool-output-available" && chunk.toolCallId === toolCallId).length;
@@ -1195,7 +1196,7 @@ async function soakWorld(world: WorldKind, options: SoakOptions): Promise<WorldR
   const logFile = options.keepLogs ? path.join(os.tmpdir(), `tether-soak-${world}-${process.pid}.log`) : undefined;
   // One port for every restart: the world's queue calls the server back on localhost:$PORT.
   const port = await freePort();
-  const setup = await prepareWorld(world);
+  const setup = await prepareWorld(world, options.keepLogs);
   pendingDisposals.add(setup.dispose);
   const supervisor = new ServerSupervisor({ distDir: options.distDir, port, environment: setup.environment }, logFile);
   liveSupervisors.add(supervisor);
