@@ -60,20 +60,34 @@ describe.each(databaseKinds())("a step left finished without its completion even
   });
 
   it("kills the server between the step's two completion writes, then completes the run after a restart", async () => {
+    await crashAtFaultThenComplete(environment);
+  }, 120_000);
+
+  if (kind === "pglite") {
+    it("kills the server right after the local world claimed a step's completion, then completes the run", async () => {
+      await crashAtFaultThenComplete({ ...environment, TETHER_FAULT_POINT: "completion-claim" }, "claim");
+    }, 120_000);
+  }
+
+  /** Runs a chat turn on a server that the fault kills once, restarts it and checks the turn completes. */
+  async function crashAtFaultThenComplete(faultEnvironment: Record<string, string>, chat = "event") {
+    rmSync(environment.TETHER_FAULT_MARKER!, { force: true });
     onTestFailed(() => console.log(server?.output().split("\n").filter((line) => !line.includes(`"msg":"request"`)).join("\n").slice(-6000)));
-    server = await startServerProcess(environment, port, { preload: [FAULT] });
+    server = await startServerProcess(faultEnvironment, port, { preload: [FAULT] });
     const api = (pathname: string, json?: unknown) =>
       fetch(`${server!.baseUrl}${pathname}`, {
         ...(json === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(json) }),
       });
-    expect((await api("/api/agents", { id: "wedge", name: "wedge", model: "demo:0", executionMode: "durable" })).status).toBe(201);
-    const response = await api("/api/chat", { id: "wedge-chat", agentId: "wedge", messages: [userMessage("count to 30")] });
+    if (chat === "event") {
+      expect((await api("/api/agents", { id: "wedge", name: "wedge", model: "demo:0", executionMode: "durable" })).status).toBe(201);
+    }
+    const response = await api("/api/chat", { id: `wedge-${chat}`, agentId: "wedge", messages: [userMessage("count to 30")] });
     const executionId = response.headers.get("x-execution-id")!;
     await response.text().catch(() => "");
     // The first step to complete kills the process at the fault point.
     await server.exited;
     expect(existsSync(environment.TETHER_FAULT_MARKER!)).toBe(true);
-    expect(await wedgedSteps(kind, dataDir, database?.url)).toHaveLength(1);
+    if (chat === "event") expect(await wedgedSteps(kind, dataDir, database?.url)).toHaveLength(1);
 
     server = await startServerProcess(environment, port);
     const done = await eventually(async () => {
@@ -82,10 +96,11 @@ describe.each(databaseKinds())("a step left finished without its completion even
       return current;
     }, 60_000);
     expect(done.status).toBe("completed");
-    expect(server.output()).toContain("healed a step left finished without its completion event");
+    expect(server.output()).toContain("healed a step a crash left half finished");
     // The last step records `completed` in Tether's table before the SDK records the step finished.
     await eventually(async () => expect(await wedgedSteps(kind, dataDir, database?.url)).toEqual([]));
     const replay = chunksOf(parseSse(await (await api(`/api/executions/${executionId}/stream`)).text()));
     expect(textOf(replay)).toBe(countText(30));
-  }, 120_000);
+    await server.stop();
+  }
 });

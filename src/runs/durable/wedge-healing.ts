@@ -8,22 +8,28 @@ import type { Logger } from "../../logger";
 type World = ReturnType<typeof getWorld>;
 
 /**
- * Heals the crash window the Workflow SDK leaves open when a step completes (vercel/workflow#3081):
+ * Heals the crash windows the Workflow SDK leaves open when a step completes (vercel/workflow#3081):
  * a world records `step_completed` as two writes, the step entity first and the event second. A process
  * death between them leaves the step `completed` with no completion event in the log, and the run never
  * moves again: every replay re-queues the step, every delivery is refused (the step is terminal) and
- * re-queues the replay.
+ * re-queues the replay. The local world also claims a lock file before both writes: a death right after
+ * the claim refuses every later completion of the step, which then stays running for good.
  *
  * The wrapper notices the refusal on the next delivery (`step_started` conflicts) and checks the run's
  * event log: when it has no `step_completed` / `step_failed` for the step, and still has none a few
  * seconds later (a live completion writes both within milliseconds), it puts the step back to running,
- * so this delivery runs it again. Every Tether step is idempotent on a second run (runOnce answers the
+ * so this delivery runs it again (or, for a stale claim, drops the claim so this completion lands). Every Tether step is idempotent on a second run (runOnce answers the
  * recorded result of the steps that call the model or run tools), so the run goes on as if nothing
  * happened.
  */
 export interface StepReset {
   /** Puts a finished step back to `running`; true if it did. */
   reopen(runId: string, stepId: string): Promise<boolean>;
+  /**
+   * Drops a claim on finishing a step that is not finished (the local world claims a lock file before it
+   * writes the entity: a crash between the two refuses every later completion); true if it did.
+   */
+  releaseStaleClaim(runId: string, stepId: string): Promise<boolean>;
 }
 
 /** How long a step must look wedged before it is reopened (a live completion may be between its writes). */
@@ -61,11 +67,15 @@ export function withWedgeHealing<W extends World>(world: W, reset: StepReset, lo
       return await create(runId, data as never, params);
     } catch (error) {
       const stepId = "correlationId" in data ? data.correlationId : undefined;
-      if (data.eventType !== "step_started" || !stepId || !runId || !EntityConflictError.is(error)) throw error;
+      if (!stepId || !runId || !EntityConflictError.is(error)) throw error;
+      const finishing = data.eventType === "step_completed" || data.eventType === "step_failed";
+      if (data.eventType !== "step_started" && !finishing) throw error;
       // This delivery is held while it checks: the SDK's queues drop a later delivery of a step whose
       // message they already saw completed, so the refused one may be the last chance to heal.
-      if (!(await staysWedged(runId, stepId)) || !(await reset.reopen(runId, stepId))) throw error;
-      logger.warn({ workflowRunId: runId, stepId }, "healed a step left finished without its completion event by a crash");
+      if (!(await staysWedged(runId, stepId))) throw error;
+      const healed = finishing ? await reset.releaseStaleClaim(runId, stepId) : await reset.reopen(runId, stepId);
+      if (!healed) throw error;
+      logger.warn({ workflowRunId: runId, stepId, event: data.eventType }, "healed a step a crash left half finished");
       return create(runId, data as never, params);
     }
   }) as World["events"]["create"];
@@ -88,6 +98,16 @@ export function localStepReset(worldFolder: string): StepReset {
       await fs.rm(path.join(worldFolder, ".locks", "steps", `${key}.terminal`), { force: true });
       return true;
     },
+    async releaseStaleClaim(runId, stepId) {
+      const key = `${runId}-${stepId}`;
+      if (!/^[A-Za-z0-9_-]+$/.test(key)) return false;
+      const step = JSON.parse(await fs.readFile(path.join(worldFolder, "steps", `${key}.json`), "utf8")) as { status?: string };
+      if (step.status === "completed" || step.status === "failed") return false;
+      const claim = path.join(worldFolder, ".locks", "steps", `${key}.terminal`);
+      const existed = await fs.stat(claim).then(() => true, () => false);
+      await fs.rm(claim, { force: true });
+      return existed;
+    },
   };
 }
 
@@ -104,5 +124,7 @@ export function postgresStepReset(pool: pg.Pool): StepReset {
       );
       return (result.rowCount ?? 0) > 0;
     },
+    // Its completions are one guarded UPDATE: there is no claim to go stale.
+    releaseStaleClaim: async () => false,
   };
 }
