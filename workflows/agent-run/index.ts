@@ -75,7 +75,7 @@ export async function agentRun(input: AgentRunInput): Promise<void> {
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    await closeRound(roundStream(round), "failed");
+    await closeRound(roundStream(round), round, "failed");
     await recordStatus(executionId, { status: "failed", error: message });
   }
 }

@@ -1,5 +1,15 @@
 import type { UIMessageChunk } from "ai";
-import { MAX_BURST, type RoundEnvelope } from "./rounds";
+import { getWorld } from "workflow/runtime";
+import { MAX_BURST, roundStreamName, type RoundEnvelope } from "./rounds";
+
+const LANDED_CHECK_MS = 5;
+const LANDED_TIMEOUT_MS = 30_000;
+
+/** Where the writer's round is in the world, to wait until what it wrote has landed there. */
+export interface RoundLocation {
+  workflowRunId: string;
+  round: number;
+}
 
 /**
  * Writes UI chunks into a round's namespace, tagged with the writing step and attempt. A chunk goes out
@@ -7,20 +17,47 @@ import { MAX_BURST, type RoundEnvelope } from "./rounds";
  * write (one world write per burst instead of one per chunk). Order is kept: bursts are written one after
  * another. `write` resolves once the chunk is queued (it waits only while a burst is full); a failed
  * world write fails the next `write`, `flush`, `close` or `release`.
+ *
+ * `close` and `release` also wait until every burst has landed in the world: the SDK's writable accepts a
+ * write before it reaches the world and flushes the rest after the step returns, so a crash right after
+ * the step recorded its result would otherwise lose the round's tail for good.
  */
-export function createRoundWriter(writable: WritableStream<RoundEnvelope>, step: { stepId: string; attempt: number }) {
+export function createRoundWriter(
+  writable: WritableStream<RoundEnvelope>,
+  step: { stepId: string; attempt: number },
+  location: RoundLocation,
+) {
   const writer = writable.getWriter();
+  const name = roundStreamName(location.workflowRunId, location.round);
+  const world = getWorld();
+  // How much of the stream was there before this writer's first burst (earlier attempts, earlier steps).
+  const before = world.getStreamInfo(name, location.workflowRunId).then((info) => info.tailIndex + 1);
+  before.catch(() => undefined);
+  let bursts = 0;
   let sequence = 0;
   let queued: UIMessageChunk[] = [];
   let inFlight: Promise<void> | undefined;
   let failure: unknown;
 
-  function send(): Promise<void> {
+  async function send(): Promise<void> {
+    await before;
     const chunks = queued;
     queued = [];
     const envelope: RoundEnvelope = { step: step.stepId, attempt: step.attempt, sequence, chunks };
     sequence += chunks.length;
-    return writer.write(envelope);
+    bursts += 1;
+    await writer.write(envelope);
+  }
+
+  /** Waits until the world holds every burst (and the end of the round when `closed`). */
+  async function landed(closed: boolean): Promise<void> {
+    const expected = (await before) + bursts;
+    for (const deadline = Date.now() + LANDED_TIMEOUT_MS; ; ) {
+      const info = await world.getStreamInfo(name, location.workflowRunId);
+      if (info.tailIndex + 1 >= expected && (info.done || !closed)) return;
+      if (Date.now() > deadline) throw new Error(`round ${location.round} did not land in the world in time`);
+      await new Promise((resolve) => setTimeout(resolve, LANDED_CHECK_MS));
+    }
   }
 
   /** Writes bursts until nothing is queued; one loop at a time. */
@@ -62,11 +99,13 @@ export function createRoundWriter(writable: WritableStream<RoundEnvelope>, step:
     async close(): Promise<void> {
       await flush();
       await writer.close();
+      await landed(true);
     },
     /** Leaves the round open for the next writer. */
     async release(): Promise<void> {
       await flush();
       writer.releaseLock();
+      await landed(false);
     },
   };
 }

@@ -5,6 +5,14 @@ export function roundNamespace(round: number): string {
   return `r${round}`;
 }
 
+/**
+ * The world's name of a run's round stream (how the Workflow SDK names a namespaced stream of a run:
+ * `strm_<run ulid>_user_<base64url(namespace)>`), to ask the world how much of it has landed.
+ */
+export function roundStreamName(workflowRunId: string, round: number): string {
+  return `${workflowRunId.replace("wrun_", "strm_")}_user_${Buffer.from(roundNamespace(round), "utf8").toString("base64url")}`;
+}
+
 /** The hook token a decision on one tool call resumes; deterministic so the server can rebuild it. */
 export function approvalToken(executionId: string, toolCallId: string): string {
   return `approval:${executionId}:${toolCallId}`;

@@ -1,4 +1,4 @@
-import { getStepMetadata } from "workflow";
+import { getStepMetadata, getWorkflowMetadata } from "workflow";
 import { createRoundWriter } from "../../../src/runs/durable/round-writer";
 import type { RoundEnvelope } from "../../../src/runs/durable/rounds";
 import type { TerminalReason } from "../../../src/streams/types";
@@ -6,9 +6,9 @@ import { createTerminalChunk } from "../../../src/streams/terminal-chunk";
 import { UNBOUNDED_RETRIES } from "../../../src/runs/durable/retry-limits";
 
 /** Ends a round that its own step could not close (the step failed for good), so no reader hangs. */
-export async function closeRound(writable: WritableStream<RoundEnvelope>, reason: TerminalReason): Promise<void> {
+export async function closeRound(writable: WritableStream<RoundEnvelope>, round: number, reason: TerminalReason): Promise<void> {
   "use step";
-  const writer = createRoundWriter(writable, getStepMetadata());
+  const writer = createRoundWriter(writable, getStepMetadata(), { workflowRunId: getWorkflowMetadata().workflowRunId, round });
   try {
     await writer.write(createTerminalChunk(reason));
     await writer.close();

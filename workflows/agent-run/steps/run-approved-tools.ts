@@ -1,6 +1,6 @@
 import { isToolUIPart, type UIMessage } from "ai";
 import type { ExecutionStatus } from "../../../drizzle/schema";
-import { getStepMetadata } from "workflow";
+import { getStepMetadata, getWorkflowMetadata } from "workflow";
 import { toolDefinition } from "../../../src/agents/tools";
 import { createRoundWriter } from "../../../src/runs/durable/round-writer";
 import { attemptKey, type RoundEnvelope } from "../../../src/runs/durable/rounds";
@@ -49,7 +49,7 @@ async function approvedTools(
   const message = history.findLast((candidate) => candidate.role === "assistant");
   if (!message) throw new Error(`execution ${execution.id} has no assistant message to continue`);
 
-  const writer = createRoundWriter(writable, { stepId, attempt });
+  const writer = createRoundWriter(writable, { stepId, attempt }, { workflowRunId: getWorkflowMetadata().workflowRunId, round: input.round });
   await writer.write({ type: "start", messageId: message.id });
   const results = new Map<string, Partial<Part>>();
   for (const approval of approvals) {

@@ -1,5 +1,5 @@
 import type { UIMessageChunk } from "ai";
-import { FatalError, getStepMetadata } from "workflow";
+import { FatalError, getStepMetadata, getWorkflowMetadata } from "workflow";
 import { isTerminal } from "../../../src/db/repositories/executions";
 import { outcomeOf, persistTurn, streamAgentTurn, type TurnOutcome } from "../../../src/runs/agent-turn";
 import { createRoundWriter } from "../../../src/runs/durable/round-writer";
@@ -48,7 +48,7 @@ async function modelRound(
     [attemptKey(stepId)]: attempt,
     round: input.round,
   });
-  const writer = createRoundWriter(writable, { stepId, attempt });
+  const writer = createRoundWriter(writable, { stepId, attempt }, { workflowRunId: getWorkflowMetadata().workflowRunId, round: input.round });
   if (isTerminal(execution.status)) {
     await writer.close();
     return { result: { outcome: "cancelled", toolCallIds: [] } };
