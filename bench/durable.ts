@@ -29,6 +29,7 @@ import { statSync } from "node:fs";
 import os from "node:os";
 import { getRun, start } from "workflow/api";
 import { getWorld } from "workflow/runtime";
+import { unpackEnvelope, type RoundEnvelope } from "../src/runs/durable/rounds";
 import { AGENT_RUN_WORKFLOW_ID } from "../src/runs/durable/runtime";
 import type { TimedEvent, TimedStream } from "./durable-client";
 import { CONCURRENT_MODEL, concurrency, concurrencyRatios, concurrencyTarget } from "./durable-concurrency";
@@ -416,7 +417,7 @@ function tetherBundleBytes(): number | undefined {
 async function readWorldRound(runId: string, round: number, deadlineAt: number): Promise<TimedEvent[]> {
   const events: TimedEvent[] = [];
   const reader = getRun(runId)
-    .getReadable<{ chunk: { type: string; delta?: string } }>({ namespace: `r${round}` })
+    .getReadable<RoundEnvelope>({ namespace: `r${round}` })
     .getReader();
   try {
     for (;;) {
@@ -424,9 +425,10 @@ async function readWorldRound(runId: string, round: number, deadlineAt: number):
       if (next === "timeout") throw new Error(`world reader of ${runId} r${round} timed out`);
       if (next.done) break;
       const at = nowMs();
-      const { chunk } = next.value;
-      events.push({ at, id: undefined, type: chunk.type, delta: chunk.delta });
-      if (chunk.type === "data-terminal") break;
+      // A world chunk carries a burst of UI chunks: all of them became visible at the same moment.
+      const chunks = unpackEnvelope(next.value).map((tagged) => tagged.chunk as { type: string; delta?: string });
+      for (const chunk of chunks) events.push({ at, id: undefined, type: chunk.type, delta: chunk.delta });
+      if (chunks.some((chunk) => chunk.type === "data-terminal")) break;
     }
   } finally {
     await reader.cancel().catch(() => undefined);
