@@ -15,13 +15,19 @@ import type { Logger } from "../logger";
 
 export const generateMessageId = createIdGenerator({ prefix: "msg", size: 20 });
 
+/** How often a failed call is retried (transient errors only), and the first backoff (doubling after). */
+export interface RetryBudget {
+  retries: number;
+  delayMs: number;
+}
+
 /** What a turn needs from the service, in either execution mode. */
 export interface TurnServices {
   repositories: Repositories;
   models: ModelSettings;
   maxSteps: number;
   /** How often a failed model call is retried (transient errors only), and the first backoff. */
-  modelRetries: { retries: number; delayMs: number };
+  modelRetries: RetryBudget;
   now: () => Date;
   /** Masks credential values in text that leaves the process (stored errors). */
   redact: (text: string) => string;

@@ -1,3 +1,4 @@
+import type { RetryBudget } from "./agent-turn";
 import type { UIMessage } from "ai";
 import type { AgentRow, ExecutionMode, ExecutionRow, ToolApprovalRow } from "../../drizzle/schema";
 import type { ModelSettings } from "../agents/models";
@@ -17,7 +18,7 @@ export interface RunServiceDependencies {
   buffers: ClassicStreamStore;
   models: ModelSettings;
   maxSteps: number;
-  modelRetries: { retries: number; delayMs: number };
+  modelRetries: RetryBudget;
   approvalTimeoutMs: number;
   logger: Logger;
   now?: () => Date;

@@ -1,15 +1,11 @@
 import { AISDKError, RetryError } from "ai";
 import { FatalError, getStepMetadata, getWorkflowMetadata, RetryableError } from "workflow";
 import { getWorld } from "workflow/runtime";
+import type { RetryBudget } from "../agent-turn";
 import { INFRASTRUCTURE_RETRIES } from "./retry-limits";
 import { stepServices } from "./step-services";
 
 const MAX_DELAY_MS = 30_000;
-
-export interface RetryBudget {
-  retries: number;
-  delayMs: number;
-}
 
 /** True for an error no retry can fix: a provider's 4xx, a missing key, a bad request. */
 export function isPermanentError(error: unknown): boolean {

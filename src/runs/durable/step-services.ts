@@ -1,3 +1,4 @@
+import type { RetryBudget } from "../agent-turn";
 import type { ModelSettings } from "../../agents/models";
 import type { NamedLocks } from "../../db/locks";
 import type { Repositories } from "../../db/repositories";
@@ -17,7 +18,7 @@ export interface StepServices {
   locks: NamedLocks;
   models: ModelSettings;
   maxSteps: number;
-  modelRetries: { retries: number; delayMs: number };
+  modelRetries: RetryBudget;
   logger: Logger;
   now: () => Date;
   redact: (text: string) => string;
