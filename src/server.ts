@@ -1,4 +1,4 @@
-import { serve, type ServerType } from "@hono/node-server";
+import { createAdaptorServer, type ServerType } from "@hono/node-server";
 import { parseConfig } from "./config";
 import { openDatabase } from "./db/client";
 import { authConfigured } from "./http/auth";
@@ -6,6 +6,11 @@ import { createLogger } from "./logger";
 import { createTether } from "./tether";
 
 const LOOPBACK = "127.0.0.1";
+/**
+ * Connections the kernel may queue before they are accepted. Node's default (511) drops connections when
+ * hundreds of clients connect at once (they see resets and connect timeouts); the kernel caps it at somaxconn.
+ */
+const ACCEPT_BACKLOG = 4096;
 
 async function main() {
   const config = parseConfig();
@@ -20,7 +25,12 @@ async function main() {
   const tether = await createTether({ config, database, logger, startsWorkflows: true });
   let server: ServerType | undefined;
   const port = await new Promise<number>((resolve) => {
-    server = serve({ fetch: tether.app.fetch, port: config.port, hostname: host }, (info) => resolve(info.port));
+    const listening = createAdaptorServer({ fetch: tether.app.fetch });
+    server = listening;
+    listening.listen(config.port, host, ACCEPT_BACKLOG, () => {
+      const address = listening.address();
+      resolve(typeof address === "object" && address ? address.port : config.port);
+    });
   });
   // The world's queue calls this server back on loopback, whatever address it listens on.
   await tether.startWorkflows({ baseUrl: `http://localhost:${port}` });

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import { conversations, type ConversationRow } from "../../../drizzle/schema";
 import type { Database } from "../client";
 
@@ -44,6 +44,32 @@ export function createConversationRepository(db: Database) {
       await db.insert(conversations).values(input).onConflictDoNothing();
       const [row] = await db.select().from(conversations).where(eq(conversations.id, input.id));
       return row!;
+    },
+
+    /**
+     * One statement for the start of a turn: creates the conversation, or touches it when it exists with this
+     * owner and agent. Undefined when it exists with another owner or agent (the caller looks at why).
+     */
+    async open(input: {
+      id: string;
+      ownerId: string;
+      agentId: string;
+      title: string;
+    }): Promise<{ conversation: ConversationRow; created: boolean } | undefined> {
+      const now = new Date();
+      const [row] = await db
+        .insert(conversations)
+        .values({ ...input, createdAt: now, updatedAt: now })
+        .onConflictDoUpdate({
+          target: conversations.id,
+          set: { updatedAt: now },
+          setWhere: and(eq(conversations.ownerId, input.ownerId), eq(conversations.agentId, input.agentId)),
+        })
+        // xmax is 0 on a row this statement inserted, and the updating transaction's id on one it updated.
+        .returning({ ...getTableColumns(conversations), created: sql<boolean>`(xmax = 0)` });
+      if (!row) return undefined;
+      const { created, ...conversation } = row;
+      return { conversation, created };
     },
 
     async touch(id: string): Promise<void> {

@@ -4,16 +4,14 @@ import { messages } from "../../../drizzle/schema";
 import type { Database } from "../client";
 
 export function createMessageRepository(db: Database) {
-  /** Deletes the messages whose position compares to the given message's as `from` says. */
+  /** Deletes the messages whose position compares to the given message's as `from` says (none if it is absent). */
   async function truncate(conversationId: string, messageId: string, from: typeof gt | typeof gte): Promise<void> {
-    const [target] = await db
-      .select({ position: messages.position })
-      .from(messages)
-      .where(and(eq(messages.conversationId, conversationId), eq(messages.id, messageId)));
-    if (!target) return;
-    await db
-      .delete(messages)
-      .where(and(eq(messages.conversationId, conversationId), from(messages.position, target.position)));
+    // One statement: the subquery's "messages" is its own FROM, so it reads the target's position.
+    const targetPosition = sql`(
+      select ${messages.position} from ${messages}
+      where ${messages.conversationId} = ${conversationId} and ${messages.id} = ${messageId}
+    )`;
+    await db.delete(messages).where(and(eq(messages.conversationId, conversationId), from(messages.position, targetPosition)));
   }
 
   return {

@@ -95,6 +95,37 @@ describe.each(databaseKinds())("repositories on %s", (kind) => {
     expect((await repositories.messages.list("conv-1")).map((message) => message.id)).toEqual(["m1"]);
   });
 
+  it("truncation removes only what follows the named message, and nothing when it is absent", async () => {
+    await repositories.conversations.ensure({ id: "conv-trunc", ownerId: "u1", agentId: "agent-1", title: "t" });
+    for (const id of ["a", "b", "c", "d"]) {
+      await repositories.messages.upsert("conv-trunc", { id, role: "user", parts: [{ type: "text", text: id }] });
+    }
+    await repositories.messages.truncateAfter("conv-trunc", "missing");
+    expect((await repositories.messages.list("conv-trunc")).map((message) => message.id)).toEqual(["a", "b", "c", "d"]);
+    await repositories.messages.truncateAfter("conv-trunc", "c");
+    expect((await repositories.messages.list("conv-trunc")).map((message) => message.id)).toEqual(["a", "b", "c"]);
+    await repositories.messages.truncateFrom("conv-trunc", "b");
+    expect((await repositories.messages.list("conv-trunc")).map((message) => message.id)).toEqual(["a"]);
+    // Another conversation's messages with the same ids are untouched.
+    expect((await repositories.messages.list("conv-1")).map((message) => message.id)).toEqual(["m1"]);
+  });
+
+  it("opening a conversation creates it, touches the owner's own, and refuses another owner's or agent's", async () => {
+    const input = { id: "conv-open", ownerId: "u1", agentId: "agent-1", title: "first" };
+    const created = await repositories.conversations.open(input);
+    expect(created?.created).toBe(true);
+    expect(created?.conversation).toMatchObject({ id: "conv-open", ownerId: "u1", agentId: "agent-1", title: "first" });
+    const again = await repositories.conversations.open({ ...input, title: "second" });
+    expect(again?.created).toBe(false);
+    // The title stays the first one; only the time moves.
+    expect(again?.conversation.title).toBe("first");
+    expect(again!.conversation.updatedAt.getTime()).toBeGreaterThanOrEqual(created!.conversation.updatedAt.getTime());
+    await repositories.agents.create({ id: "agent-2", name: "Other" });
+    expect(await repositories.conversations.open({ ...input, ownerId: "u2" })).toBeUndefined();
+    expect(await repositories.conversations.open({ ...input, agentId: "agent-2" })).toBeUndefined();
+    expect((await repositories.conversations.find("conv-open"))?.ownerId).toBe("u1");
+  });
+
   it("lists executions newest first with a cursor", async () => {
     const listed = await repositories.executions.list({ conversationId: "conv-1", limit: 2 });
     expect(listed.executions).toHaveLength(2);
