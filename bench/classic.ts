@@ -300,7 +300,7 @@ async function concurrentStreams(server: BenchServer, client: ClientWorker) {
   const before = rssMb();
   memoryCheckpoints.beforeConcurrency = memory();
   let peak = { rssMb: before, atMs: 0, buffers: server.tether.buffers.stats() };
-  const maxima: StreamBufferStats = { streams: 0, bytes: 0, readers: 0 };
+  const maxima: StreamBufferStats = { streams: 0, bytes: 0, readers: 0, liveBytes: 0, maxBytesTotal: 0 };
   const startedAt = performance.now();
   const sampler = setInterval(() => {
     const rss = rssMb();

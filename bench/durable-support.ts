@@ -306,6 +306,7 @@ export async function startDurableBenchServer(kind: WorldKind, workflows: readon
   try {
     database = await openDatabase(kind, dataDir);
     const config = parseConfig({
+      TETHER_MAX_EVENT_LOOP_UTILIZATION: "0",
       TETHER_DATA_DIR: dataDir,
       TETHER_DEMO_TOKEN_DELAY_MS: "0",
       TETHER_APPROVAL_TIMEOUT: "10m",

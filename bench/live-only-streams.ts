@@ -141,6 +141,6 @@ export class LiveOnlyStreamStore implements ClassicStreamStore {
   }
 
   stats() {
-    return { streams: this.#streams.size, bytes: 0, readers: 0 };
+    return { streams: this.#streams.size, bytes: 0, readers: 0, liveBytes: 0, maxBytesTotal: Number.POSITIVE_INFINITY };
   }
 }

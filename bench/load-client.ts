@@ -5,7 +5,7 @@
  * client as little as possible and every failure keeps its own kind (status, reset, timeout, wrong text).
  */
 import http from "node:http";
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { serveWorkerApi } from "./worker-rpc";
 
 const REQUEST_TIMEOUT_MS = 120_000;
@@ -19,6 +19,8 @@ export interface LoadOptions {
   /** Text deltas read from the original response before it is dropped. */
   dropAfterDeltas: number;
   runId: string;
+  /** How long a refused turn keeps being sent again (0: never). */
+  retryForMs: number;
 }
 
 /** One turn as the client saw it; times in ms from the POST being sent. */
@@ -28,8 +30,16 @@ interface TurnOutcome {
   wallMs?: number;
   /** Resume request sent → its first body byte. */
   resumeFirstByteMs?: number;
+  /** Resume request sent → its response headers. */
+  resumeHeadersMs?: number;
+  /** POST sent → the original response dropped. */
+  droppedAfterMs?: number;
   /** Status of the POST (when not 200) or of the resume. */
   status?: number;
+  /** 503 answers (with Retry-After) before the turn was accepted. */
+  refusals?: number;
+  /** First attempt sent → this outcome (waits for Retry-After included). */
+  sinceFirstAttemptMs?: number;
   retryAfter?: string;
 }
 
@@ -83,7 +93,7 @@ function request(
   url: string,
   options: { method: "GET" | "POST"; body?: string; headers?: Record<string, string> },
   onEvent: (event: SseEvent) => "stop" | void,
-): Promise<{ firstByteAt: number | undefined; stopped: boolean }> {
+): Promise<{ firstByteAt: number | undefined; headersAt: number; stopped: boolean }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, {
       method: options.method,
@@ -103,6 +113,7 @@ function request(
         return;
       }
       let firstByteAt: number | undefined;
+      const headersAt = performance.now();
       let stopped = false;
       res.setEncoding("utf8");
       const split = sseSplitter((event) => {
@@ -110,14 +121,14 @@ function request(
         if (onEvent(event) === "stop") {
           stopped = true;
           req.destroy();
-          resolve({ firstByteAt, stopped: true });
+          resolve({ firstByteAt, headersAt, stopped: true });
         }
       });
       res.on("data", (text: string) => {
         firstByteAt ??= performance.now();
         split(text);
       });
-      res.on("end", () => resolve({ firstByteAt, stopped }));
+      res.on("end", () => resolve({ firstByteAt, headersAt, stopped }));
       res.on("error", (error) => (stopped ? undefined : reject(error)));
       res.on("aborted", () => (stopped ? undefined : reject(new RequestFailure("response aborted"))));
     });
@@ -125,7 +136,26 @@ function request(
   });
 }
 
+/**
+ * One turn as a well-behaved client sends it: a `503` with `Retry-After` (the server at a limit) is sent
+ * again after that long, until `retryForMs` has passed since the first attempt.
+ */
 async function oneTurn(options: LoadOptions, index: number): Promise<TurnOutcome> {
+  const firstAttemptAt = performance.now();
+  let refusals = 0;
+  for (;;) {
+    const outcome = await oneAttempt(options, index);
+    const retryAfterS = Number(outcome.retryAfter);
+    const refused = outcome.status === 503 && retryAfterS > 0;
+    if (!refused || performance.now() - firstAttemptAt > options.retryForMs) {
+      return { ...outcome, refusals, sinceFirstAttemptMs: performance.now() - firstAttemptAt };
+    }
+    refusals += 1;
+    await new Promise((resolve) => setTimeout(resolve, retryAfterS * 1000 * (0.5 + Math.random())));
+  }
+}
+
+async function oneAttempt(options: LoadOptions, index: number): Promise<TurnOutcome> {
   const conversationId = `load-${options.runId}-${index}`;
   const body = JSON.stringify({
     id: conversationId,
@@ -149,12 +179,14 @@ async function oneTurn(options: LoadOptions, index: number): Promise<TurnOutcome
   if (lastId === undefined) return { error: "chat: no event id" };
 
   const resumeSentAt = performance.now();
+  const droppedAfterMs = resumeSentAt - sentAt;
   let done = false;
   let firstByteAt: number | undefined;
+  let headersAt = 0;
   try {
-    ({ firstByteAt } = await request(
+    ({ firstByteAt, headersAt } = await request(
       `${options.baseUrl}/api/chat/${conversationId}/stream`,
-      { method: "GET", headers: { "last-event-id": lastId } },
+      { method: "GET", headers: { "last-event-id": lastId, "x-sent-at": String(performance.timeOrigin + performance.now()) } },
       (event) => {
         if (event.data === "[DONE]") {
           done = true;
@@ -171,7 +203,12 @@ async function oneTurn(options: LoadOptions, index: number): Promise<TurnOutcome
   if (!done) return { error: "resume: no [DONE]" };
   const text = deltas.join("");
   if (text !== expectedText(options.count)) return { error: `wrong text (${deltas.length} deltas)` };
-  return { wallMs: endedAt - sentAt, resumeFirstByteMs: (firstByteAt ?? endedAt) - resumeSentAt };
+  return {
+    wallMs: endedAt - sentAt,
+    resumeFirstByteMs: (firstByteAt ?? endedAt) - resumeSentAt,
+    resumeHeadersMs: headersAt - resumeSentAt,
+    droppedAfterMs,
+  };
 }
 
 const expected = new Map<number, string>();
@@ -187,13 +224,19 @@ function expectedText(count: number): string {
 const api = {
   /** Every turn at once; answers each turn's outcome. */
   async load(options: LoadOptions) {
+    // The client's own lateness: when it is high, the latencies below are partly the client's.
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
     const startedAt = performance.now();
     const outcomes = await Promise.all(
       Array.from({ length: options.turns }, (_, index) =>
         oneTurn(options, index).catch((error: unknown): TurnOutcome => ({ error: `client: ${errorKind(error)}` })),
       ),
     );
-    return { durationMs: performance.now() - startedAt, outcomes };
+    delay.disable();
+    const toMs = (ns: number) => Math.round(ns / 1e4) / 100;
+    const clientEventLoopDelay = { p99Ms: toMs(delay.percentile(99)), maxMs: toMs(delay.max) };
+    return { durationMs: performance.now() - startedAt, outcomes, clientEventLoopDelay };
   },
 };
 

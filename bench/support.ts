@@ -65,7 +65,13 @@ export async function startBenchServer(): Promise<BenchServer> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "tether-bench-"));
   // Also when the bench exits early (watchdog, crash): process.exit still runs "exit" listeners.
   process.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
-  const config = parseConfig({ TETHER_DATA_DIR: dataDir, TETHER_DEMO_TOKEN_DELAY_MS: "0", LOG_LEVEL: "silent" });
+  const config = parseConfig({
+    TETHER_DATA_DIR: dataDir,
+    TETHER_DEMO_TOKEN_DELAY_MS: "0",
+    LOG_LEVEL: "silent",
+    // The bench measures throughput at saturation on purpose: no shedding by load.
+    TETHER_MAX_EVENT_LOOP_UTILIZATION: "0",
+  });
   let database: DatabaseHandle | undefined;
   try {
     database = await openPglite({ dir: path.join(dataDir, "db") });

@@ -10,8 +10,10 @@ import { agentRoutes } from "./http/routes/agents";
 import { chatRoutes } from "./http/routes/chat";
 import { conversationRoutes } from "./http/routes/conversations";
 import { docsRoutes } from "./http/routes/docs";
+import { durableStreamRoutes } from "./http/routes/durable-streams";
 import { executionRoutes } from "./http/routes/executions";
 import { operationRoutes } from "./http/routes/operations";
+import { toolServerRoutes } from "./http/routes/tool-servers";
 import { uiRoutes } from "./http/routes/ui";
 import { workflowRoutes } from "./http/routes/workflow";
 
@@ -56,9 +58,11 @@ export function createApp(options: AppOptions) {
   const { services } = options;
   app.route("/", operationRoutes(services));
   app.route("/", agentRoutes(services));
+  app.route("/", toolServerRoutes(services));
   app.route("/", chatRoutes(services));
   app.route("/", conversationRoutes(services));
   app.route("/", executionRoutes(services));
+  app.route("/", durableStreamRoutes(services));
   app.route("/", docsRoutes());
   app.route("/", workflowRoutes(services));
   // Last: the UI answers every other GET (its client-side routes) with its index page.

@@ -41,11 +41,15 @@ const EnvSchema = z.object({
   TETHER_STREAM_MAX_TOTAL_BYTES: integer(256 * 1024 * 1024, 1024),
   TETHER_STREAM_EXPIRE_AFTER: duration("5m"),
   TETHER_APPROVAL_TIMEOUT: duration("24h"),
+  TETHER_TOOL_TIMEOUT: duration("60s"),
   TETHER_MAX_BODY_BYTES: integer(1024 * 1024, 1024),
   TETHER_MAX_MESSAGES: integer(500, 1),
   TETHER_MAX_MESSAGE_BYTES: integer(256 * 1024, 256),
   TETHER_MAX_JSON_DEPTH: integer(32, 4),
   TETHER_MAX_STEPS: integer(10, 1),
+  TETHER_MAX_ACTIVE_TURNS: integer(2000),
+  TETHER_MAX_OPEN_STREAMS: integer(8000),
+  TETHER_MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0.95),
   TETHER_MODEL_RETRIES: integer(3, 0),
   TETHER_MODEL_RETRY_DELAY: duration("1s"),
   TETHER_API_KEYS: commaList,
@@ -81,6 +85,8 @@ export function parseConfig(environment: NodeJS.ProcessEnv = process.env) {
       expireAfterMs: env.TETHER_STREAM_EXPIRE_AFTER,
     },
     approvalTimeoutMs: env.TETHER_APPROVAL_TIMEOUT,
+    /** How long one MCP tool call (and connecting to its server) may take before the model gets a tool error. */
+    toolTimeoutMs: env.TETHER_TOOL_TIMEOUT,
     limits: {
       bodyBytes: env.TETHER_MAX_BODY_BYTES,
       messages: env.TETHER_MAX_MESSAGES,
@@ -88,6 +94,12 @@ export function parseConfig(environment: NodeJS.ProcessEnv = process.env) {
       jsonDepth: env.TETHER_MAX_JSON_DEPTH,
     },
     maxSteps: env.TETHER_MAX_STEPS,
+    /** When this process refuses new work with 503 + Retry-After (0 turns a limit off). */
+    admission: {
+      maxActiveTurns: env.TETHER_MAX_ACTIVE_TURNS,
+      maxOpenStreams: env.TETHER_MAX_OPEN_STREAMS,
+      maxEventLoopUtilization: env.TETHER_MAX_EVENT_LOOP_UTILIZATION,
+    },
     /** Retries of a failed model call (transient errors only), with exponential backoff from `delayMs`. */
     modelRetries: { retries: env.TETHER_MODEL_RETRIES, delayMs: env.TETHER_MODEL_RETRY_DELAY },
     auth: { apiKeys: env.TETHER_API_KEYS, jwtSecret: env.TETHER_JWT_SECRET },

@@ -19,7 +19,8 @@ export type DomainErrorCode =
   | "gone"
   | "forbidden"
   | "unauthorized"
-  | "unavailable";
+  | "unavailable"
+  | "overloaded";
 
 export class NotFoundError extends DomainError {
   constructor(entity: string, id: string) {
@@ -48,5 +49,15 @@ export class GoneError extends DomainError {
 export class ForbiddenError extends DomainError {
   constructor(message: string) {
     super("forbidden", message);
+  }
+}
+
+/** The server is at a limit it set itself; the request may be repeated after `retryAfterSeconds`. */
+export class OverloadedError extends DomainError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super("overloaded", `${message}; try again in ${retryAfterSeconds} s`);
   }
 }

@@ -8,6 +8,7 @@ import type { Logger } from "./logger";
 import { provideStepServices } from "./runs/durable/step-services";
 import { createInterruptedRunSweeper } from "./runs/interrupted-runs";
 import { startWorkflowRuntime, type WorkflowHandlers, type WorkflowRuntime } from "./runs/durable/runtime";
+import { createAdmission } from "./runs/admission";
 import { createRunService } from "./runs/service";
 import { getStreamBufferRegistry, type ClassicStreamStore, type StreamBufferRegistry } from "./streams";
 
@@ -46,7 +47,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
   options: TetherOptions<Store>,
 ) {
   const { config, database, logger } = options;
-  const repositories = createRepositories(database.db);
+  const repositories = createRepositories(database.db, { singleProcess: database.kind === "pglite" });
   const credentials = createCredentialStore(config.credentials);
   const redact = (text: string) =>
     config.secrets.reduce((masked, secret) => masked.split(secret).join("[redacted]"), text);
@@ -65,6 +66,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
   }
 
   const models = { demoTokenDelayMs: config.demoTokenDelayMs, openai: config.openai, credentials };
+  const toolServers = { credentials, timeoutMs: config.toolTimeoutMs, redact, logger };
   let workflows: WorkflowRuntime | undefined;
   // Served from the moment the world is set: the Postgres world's queue delivers while it starts.
   let workflowHandlers: WorkflowHandlers | undefined;
@@ -73,7 +75,17 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
   const shutdownController = new AbortController();
   // Every open stream response listens for shutdown: hundreds of listeners are expected, not a leak.
   setMaxListeners(0, shutdownController.signal);
+  // Turns are counted by the runner the service owns, so the count is read through the service.
+  let activeTurns = () => 0;
+  const admission = createAdmission(config.admission, {
+    activeTurns: () => activeTurns(),
+    streamBytes: () => {
+      const stats = buffers.stats();
+      return { bytes: stats.liveBytes, limit: stats.maxBytesTotal };
+    },
+  });
   const runs = createRunService({
+    admission,
     repositories,
     buffers,
     models,
@@ -83,6 +95,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
     logger,
     redact,
     processId: interruptedRuns.processId,
+    toolServers,
     durableReady: async () => {
       if (workflows) return true;
       let timer: NodeJS.Timeout | undefined;
@@ -92,9 +105,11 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
       return workflows !== undefined;
     },
   });
+  activeTurns = () => runs.activeTurns();
   const app = createApp({
     services: {
       runs,
+      admission,
       repositories,
       health: { db: database.kind, world: database.kind === "postgres" ? "postgres" : "local" },
       starting: () => (options.startsWorkflows && !workflows ? ["workflows"] : []),
@@ -102,6 +117,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
       limits: config.limits,
       shutdownSignal: shutdownController.signal,
       workflowHandlers: () => workflowHandlers,
+      toolServers,
     },
     logger,
     limits: config.limits,
@@ -156,6 +172,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
       workflowHandlers = undefined;
       workflowsStarted = deferred();
       provideStepServices(undefined);
+      admission.stop();
     },
   };
 }

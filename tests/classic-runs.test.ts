@@ -130,7 +130,7 @@ describe.each(databaseKinds())("classic runs on %s", (kind) => {
     await response.body!.cancel();
     // A second process on the same data starts, as after a crash of the first.
     const restarted = await createTether({
-      config: parseConfig({ TETHER_DATA_DIR: "unused" }),
+      config: parseConfig({ TETHER_DATA_DIR: "unused", TETHER_MAX_EVENT_LOOP_UTILIZATION: "0" }),
       database: harness.database.handle,
       logger: createLogger({ level: "silent" }),
       buffers: new StreamBufferRegistry(),

@@ -26,6 +26,7 @@ describe("structured logs", () => {
       },
     });
     const config = parseConfig({
+      TETHER_MAX_EVENT_LOOP_UTILIZATION: "0",
       TETHER_DATA_DIR: "unused",
       TETHER_DEMO_TOKEN_DELAY_MS: "0",
       TETHER_CREDENTIAL_OPENAI: SECRET,

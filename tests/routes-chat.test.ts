@@ -397,7 +397,7 @@ describe.each(databaseKinds())("stream keep-alive on %s", (kind) => {
     database = await createTestDatabase(kind);
     dataDir = mkdtempSync(path.join(os.tmpdir(), "tether-test-"));
     tether = await createTether({
-      config: parseConfig({ TETHER_DATA_DIR: dataDir, TETHER_DEMO_TOKEN_DELAY_MS: "0" }),
+      config: parseConfig({ TETHER_DATA_DIR: dataDir, TETHER_DEMO_TOKEN_DELAY_MS: "0", TETHER_MAX_EVENT_LOOP_UTILIZATION: "0" }),
       database: database.handle,
       logger: createLogger({ level: "silent" }),
       buffers: new StreamBufferRegistry(),

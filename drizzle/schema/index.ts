@@ -4,3 +4,4 @@ export * from "./messages";
 export * from "./workflow-executions";
 export * from "./tool-approvals";
 export * from "./outbox";
+export * from "./tool-servers";

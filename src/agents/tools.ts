@@ -1,7 +1,8 @@
-import { tool, type ToolSet } from "ai";
+import { tool, zodSchema, type Schema, type ToolSet } from "ai";
 import { z } from "zod";
 import type { OutboxRepository } from "../db/repositories/outbox";
 import { InvalidInputError } from "../errors";
+import { openServerTools, parseServerToolReference, type ToolServerAccess } from "./mcp";
 
 /** What a tool may use while it runs; built by the runner, never serialised. */
 export interface ToolContext {
@@ -58,6 +59,15 @@ export function toolDefinition(name: string): ToolDefinition {
   return BUILT_IN_TOOLS[name] as unknown as ToolDefinition;
 }
 
+// One AI SDK schema per built-in tool for the life of the process: it converts to JSON Schema once, where a
+// bare zod schema would be converted again on every turn (a measurable share of starting one).
+const modelSchemas = new Map<ToolDefinition, Schema<unknown>>();
+function modelSchemaOf(definition: ToolDefinition): Schema<unknown> {
+  let schema = modelSchemas.get(definition);
+  if (!schema) modelSchemas.set(definition, (schema = zodSchema(definition.inputSchema)));
+  return schema;
+}
+
 /** AI SDK tools for an agent's tool names, bound to one execution. */
 export function buildToolSet(
   names: readonly string[],
@@ -68,11 +78,33 @@ export function buildToolSet(
     const definition = toolDefinition(name);
     tools[name] = tool({
       description: definition.description,
-      inputSchema: definition.inputSchema,
+      inputSchema: modelSchemaOf(definition),
       needsApproval: definition.needsApproval,
       execute: (input: unknown, { toolCallId }: { toolCallId: string }) =>
         definition.execute(input, { ...context, toolCallId }),
     });
   }
   return tools;
+}
+
+/** The tools of one turn; close() ends the MCP sessions opened for it (call it however the turn ends). */
+export interface AgentTools {
+  tools: ToolSet;
+  close(): Promise<void>;
+}
+
+/**
+ * The AI SDK tools an agent's `tools` name for one turn: built-in tools, and MCP tools
+ * (`"<serverId>:<toolName>"`, `"<serverId>:*"`) through one MCP session per server. Without `toolServers`
+ * (durable runs, for now) a named MCP tool answers every call with a tool error instead.
+ */
+export async function openAgentTools(
+  names: readonly string[],
+  context: Omit<ToolContext, "toolCallId">,
+  toolServers?: ToolServerAccess,
+): Promise<AgentTools> {
+  const builtIn = names.filter((name) => parseServerToolReference(name) === undefined);
+  const tools = buildToolSet(builtIn, context);
+  const servers = await openServerTools(names, toolServers);
+  return { tools: { ...servers.tools, ...tools }, close: servers.close };
 }

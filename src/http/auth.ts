@@ -40,7 +40,7 @@ async function principalOf(token: string, settings: AuthSettings): Promise<Princ
 
 /**
  * Sets who is calling. With no keys and no JWT secret the server is in local single-user mode and every
- * caller is its one (admin) user; otherwise `/api/*` needs `Authorization: Bearer <admin key | user JWT>`.
+ * caller is its one (admin) user; otherwise `/api/*` and `/v1/*` need `Authorization: Bearer <admin key | user JWT>`.
  */
 export function authentication(settings: AuthSettings): MiddlewareHandler<AppEnv> {
   const required = authConfigured(settings);
@@ -49,7 +49,7 @@ export function authentication(settings: AuthSettings): MiddlewareHandler<AppEnv
       c.set("principal", LOCAL_PRINCIPAL);
       return next();
     }
-    if (!c.req.path.startsWith("/api/")) return next();
+    if (!c.req.path.startsWith("/api/") && !c.req.path.startsWith("/v1/")) return next();
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) {

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
-import { DomainError, type DomainErrorCode } from "../errors";
+import { DomainError, OverloadedError, type DomainErrorCode } from "../errors";
 import type { AppEnv } from "./context";
 
 /** The one JSON error shape of every 4xx and 5xx. */
@@ -18,6 +18,7 @@ const STATUS_OF: Record<DomainErrorCode, ContentfulStatusCode> = {
   conflict: 409,
   gone: 410,
   unavailable: 503,
+  overloaded: 503,
 };
 
 const CODE_OF_STATUS: Partial<Record<number, string>> = {
@@ -59,6 +60,9 @@ export function validationErrorResponse(c: Context<AppEnv>, error: ZodError, sou
 
 /** app.onError: domain errors get their status; anything unexpected is logged and answered with a fixed 500. */
 export function handleError(error: Error, c: Context<AppEnv>) {
+  if (error instanceof OverloadedError) {
+    return errorResponse(c, 503, error.code, error.message, {}, { "retry-after": String(error.retryAfterSeconds) });
+  }
   if (error instanceof DomainError) {
     return errorResponse(c, STATUS_OF[error.code], error.code, error.message, { field: error.details?.field });
   }

@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { EXECUTION_MODES, EXECUTION_STATUSES } from "../../drizzle/schema";
 import { modelIdProblem } from "../agents/models";
-import { TOOL_NAMES } from "../agents/tools";
+import { parseServerToolReference } from "../agents/mcp";
+import { isToolName, TOOL_NAMES } from "../agents/tools";
 
 /** Ids in paths and bodies: letters, digits and `_ - . :`, at most 128 characters. */
 export const Id = z
@@ -40,9 +41,17 @@ const ModelId = z
   .refine((model) => modelIdProblem(model) === undefined, { message: 'use "demo", "demo:<ms>" or "openai:<model>"' })
   .openapi({ example: "demo" });
 
+/** A built-in tool, or an MCP server's tool: `"<serverId>:<toolName>"` or `"<serverId>:*"` (the route checks the server exists). */
+const AgentToolName = z
+  .string()
+  .max(200)
+  .refine((name) => isToolName(name) || parseServerToolReference(name) !== undefined, {
+    message: `use a built-in tool (${TOOL_NAMES.join(", ")}), "<serverId>:<toolName>" or "<serverId>:*"`,
+  });
+
 const ToolList = z
-  .array(z.enum(TOOL_NAMES as [string, ...string[]]))
-  .max(TOOL_NAMES.length)
+  .array(AgentToolName)
+  .max(200)
   .refine((tools) => new Set(tools).size === tools.length, { message: "tools must not repeat" });
 
 export const AgentSchema = z

@@ -8,7 +8,8 @@ import {
 } from "ai";
 import type { AgentRow } from "../../drizzle/schema";
 import { resolveModel, type ModelSettings } from "../agents/models";
-import { buildToolSet } from "../agents/tools";
+import { isToolCallFailure, type ToolServerSettings } from "../agents/mcp";
+import { openAgentTools, type AgentTools } from "../agents/tools";
 import type { Repositories } from "../db/repositories";
 import type { ApprovalRequest } from "../db/repositories/approvals";
 import type { Logger } from "../logger";
@@ -31,6 +32,8 @@ export interface TurnServices {
   now: () => Date;
   /** Masks credential values in text that leaves the process (stored errors). */
   redact: (text: string) => string;
+  /** How turns reach MCP tool servers; absent where MCP tools are not supported yet (durable runs). */
+  toolServers?: ToolServerSettings;
 }
 
 export interface TurnSummary {
@@ -76,12 +79,18 @@ export function streamAgentTurn(input: {
   const toolInputs = new Map<string, { toolName: string; input: unknown }>();
 
   async function* chunks(): AsyncGenerator<UIMessageChunk> {
+    let agentTools: AgentTools | undefined;
     try {
-      const tools = buildToolSet(agent.tools, {
-        executionId: input.executionId,
-        outbox: services.repositories.outbox,
-        now: services.now,
-      });
+      agentTools = await openAgentTools(
+        agent.tools,
+        { executionId: input.executionId, outbox: services.repositories.outbox, now: services.now },
+        services.toolServers && {
+          repository: services.repositories.toolServers,
+          settings: { ...services.toolServers, logger: input.logger },
+          abortSignal: input.abortSignal,
+        },
+      );
+      const { tools } = agentTools;
       const result = streamText({
         model: resolveModel(agent.model, services.models),
         system: agent.instructions || undefined,
@@ -101,6 +110,8 @@ export function streamAgentTurn(input: {
           summary.responseMessage = event.responseMessage;
         },
         onError: (error) => {
+          // A tool that failed (server down, error result, timeout) is the model's to handle, not the run's.
+          if (isToolCallFailure(error)) return error.message;
           summary.failureCause ??= error;
           summary.failure ??= services.redact(errorText(error));
           input.logger.warn({ error: summary.failure }, "model stream failed");
@@ -127,6 +138,9 @@ export function streamAgentTurn(input: {
       summary.failureCause ??= error;
       summary.failure ??= services.redact(errorText(error));
       input.logger.error({ error: summary.failure }, "turn crashed");
+    } finally {
+      // However the turn ends (completed, stopped, failed), its MCP sessions end with it.
+      await agentTools?.close();
     }
   }
 

@@ -1,6 +1,7 @@
 import type { RetryBudget } from "./agent-turn";
 import type { UIMessage } from "ai";
 import type { AgentRow, ExecutionMode, ExecutionRow, ToolApprovalRow } from "../../drizzle/schema";
+import type { ToolServerSettings } from "../agents/mcp";
 import type { ModelSettings } from "../agents/models";
 import type { Repositories } from "../db/repositories";
 import { isTerminal, newExecutionId } from "../db/repositories/executions";
@@ -11,10 +12,13 @@ import { approvalAnswersIn, withDecisions, withPendingDenied, type ApprovalAnswe
 import { createClassicRunner } from "./classic-runner";
 import { createDurableRunner, currentRound } from "./durable/durable-runner";
 import { readStepTimeline, type StepTimelineEntry } from "./durable/step-timeline";
+import type { Admission } from "./admission";
 import { canSee, type Principal } from "./principal";
 
 export interface RunServiceDependencies {
   repositories: Repositories;
+  /** Refuses new turns when this process is at a limit (tests may leave it out). */
+  admission?: Pick<Admission, "admitTurn">;
   buffers: ClassicStreamStore;
   models: ModelSettings;
   maxSteps: number;
@@ -27,6 +31,8 @@ export interface RunServiceDependencies {
   durableReady: () => Promise<boolean>;
   /** This process's name, stamped on the classic runs it starts (see interrupted-runs.ts). */
   processId?: string;
+  /** How classic turns reach MCP tool servers. */
+  toolServers?: ToolServerSettings;
 }
 
 export interface ChatRequest {
@@ -50,6 +56,16 @@ export interface ExecutionDetails extends ExecutionRow {
 
 const TITLE_LENGTH = 80;
 
+/** A message as the messages repository lists it back. */
+function storedForm(message: UIMessage): UIMessage {
+  return {
+    id: message.id,
+    role: message.role,
+    parts: message.parts,
+    ...(message.metadata === null || message.metadata === undefined ? {} : { metadata: message.metadata }),
+  };
+}
+
 function titleOf(message: UIMessage): string {
   const text = message.parts.flatMap((part) => (part.type === "text" ? [part.text] : [])).join(" ");
   return text.replace(/\s+/g, " ").trim().slice(0, TITLE_LENGTH);
@@ -70,6 +86,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
     logger,
     now,
     redact: dependencies.redact ?? ((text) => text),
+    toolServers: dependencies.toolServers,
   });
   const durable = createDurableRunner({
     executions: repositories.executions,
@@ -97,6 +114,35 @@ export function createRunService(dependencies: RunServiceDependencies) {
       throw new NotFoundError("conversation", conversationId);
     }
     return conversation;
+  }
+
+  /** The conversation a chat request may use: undefined when it does not exist; 404/409 when it is not usable. */
+  async function usableConversation(principal: Principal, conversationId: string, agent: AgentRow) {
+    const existing = await repositories.conversations.find(conversationId);
+    if (existing && !canSee(principal, existing.ownerId)) throw new NotFoundError("conversation", conversationId);
+    if (existing && existing.agentId !== agent.id) {
+      throw new ConflictError(`conversation ${existing.id} belongs to agent ${existing.agentId}`);
+    }
+    return existing;
+  }
+
+  /**
+   * The conversation of a new turn, created or touched in one statement in the common case (the caller's
+   * own conversation with this agent); otherwise the same checks as for any chat request.
+   */
+  async function openConversationForTurn(principal: Principal, request: ChatRequest, agent: AgentRow, last: UIMessage) {
+    const opened = await repositories.conversations.open({
+      id: request.conversationId,
+      ownerId: principal.userId,
+      agentId: agent.id,
+      title: titleOf(last),
+    });
+    if (opened) return opened;
+    // Someone else's conversation (an admin may use it) or another agent's.
+    const existing = await usableConversation(principal, request.conversationId, agent);
+    if (!existing) throw new ConflictError(`conversation ${request.conversationId} changed while it was opened; try again`);
+    await repositories.conversations.touch(existing.id);
+    return { conversation: existing, created: false };
   }
 
   async function startClassic(input: {
@@ -260,21 +306,19 @@ export function createRunService(dependencies: RunServiceDependencies) {
   return {
     runner,
 
+    /** Classic turns running in this process now. */
+    activeTurns: () => runner.runningIds().length,
+
     /** POST /api/chat: a new turn, or the answer to a turn's tool approvals. */
     async chat(principal: Principal, request: ChatRequest, log?: Logger): Promise<OpenedStream> {
+      // Before any work: a refused turn leaves nothing behind, and the client may simply send it again.
+      dependencies.admission?.admitTurn();
       const agent = await repositories.agents.get(request.agentId);
       const mode = request.executionMode ?? agent.executionMode;
       const last = request.messages.at(-1);
       if (!last) throw new InvalidInputError("messages", "at least one message is required");
-      const existing = await repositories.conversations.find(request.conversationId);
-      if (existing && !canSee(principal, existing.ownerId)) {
-        throw new NotFoundError("conversation", request.conversationId);
-      }
-      if (existing && existing.agentId !== agent.id) {
-        throw new ConflictError(`conversation ${existing.id} belongs to agent ${existing.agentId}`);
-      }
-
       if (last.role === "assistant") {
+        const existing = await usableConversation(principal, request.conversationId, agent);
         if (!existing) throw new NotFoundError("conversation", request.conversationId);
         const answers = approvalAnswersIn(last);
         if (answers.length === 0) {
@@ -302,29 +346,25 @@ export function createRunService(dependencies: RunServiceDependencies) {
         throw new InvalidInputError("messages", "the last message must be a user message");
       }
 
-      const conversation =
-        existing ??
-        (await repositories.conversations.ensure({
-          id: request.conversationId,
-          ownerId: principal.userId,
-          agentId: agent.id,
-          title: titleOf(last),
-        }));
-      for (const active of await repositories.executions.activeForConversation(conversation.id)) {
-        await cancel(active, "superseded").catch((error: unknown) => {
-          if (!(error instanceof ConflictError)) throw error;
-        });
-      }
-      if (request.messageId && request.messageId !== last.id) {
-        await repositories.messages.truncateFrom(conversation.id, request.messageId);
+      const opened = await openConversationForTurn(principal, request, agent, last);
+      const { conversation } = opened;
+      if (!opened.created) {
+        for (const active of await repositories.executions.activeForConversation(conversation.id)) {
+          await cancel(active, "superseded").catch((error: unknown) => {
+            if (!(error instanceof ConflictError)) throw error;
+          });
+        }
+        if (request.messageId && request.messageId !== last.id) {
+          await repositories.messages.truncateFrom(conversation.id, request.messageId);
+        }
       }
       await repositories.messages.upsert(conversation.id, last);
-      await repositories.messages.truncateAfter(conversation.id, last.id);
-      await repositories.conversations.touch(conversation.id);
+      if (!opened.created) await repositories.messages.truncateAfter(conversation.id, last.id);
       if (mode === "durable") {
         return startDurable({ agent, conversationId: conversation.id, ownerId: conversation.ownerId });
       }
-      const history = await repositories.messages.list(conversation.id);
+      // A conversation this turn created holds exactly the message just stored.
+      const history = opened.created ? [storedForm(last)] : await repositories.messages.list(conversation.id);
       return startClassic({
         agent,
         conversationId: conversation.id,

@@ -316,6 +316,9 @@ export interface StreamBufferStats {
   streams: number;
   bytes: number;
   readers: number;
+  /** Bytes of the buffers still streaming (finished ones are evicted first under the total cap). */
+  liveBytes: number;
+  maxBytesTotal: number;
 }
 
 const DEFAULT_OPTIONS: Required<StreamBufferRegistryOptions> = {
@@ -444,8 +447,12 @@ export class StreamBufferRegistry implements ClassicStreamStore {
   /** Current number of buffers, their total bytes and open readers. */
   stats(): StreamBufferStats {
     let readers = 0;
-    for (const buffer of this.#buffers.values()) readers += buffer.readerCount;
-    return { streams: this.#buffers.size, bytes: this.#totalBytes, readers };
+    let liveBytes = 0;
+    for (const buffer of this.#buffers.values()) {
+      readers += buffer.readerCount;
+      if (buffer.status === "streaming") liveBytes += buffer.byteSize;
+    }
+    return { streams: this.#buffers.size, bytes: this.#totalBytes, readers, liveBytes, maxBytesTotal: this.#options.maxBytesTotal };
   }
 
   #bytesChanged(_buffer: StreamBuffer, delta: number): void {

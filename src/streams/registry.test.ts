@@ -72,7 +72,7 @@ describe("StreamBufferRegistry lifecycle", () => {
     expect(reasonOf(laggingEvents[0])).toBe("expired");
     expect(registry.get("exec-1")).toBeUndefined();
     expect(registry.currentForConversation("conv")).toBeUndefined();
-    expect(registry.stats()).toEqual({ streams: 0, bytes: 0, readers: 0 });
+    expect(registry.stats()).toMatchObject({ streams: 0, bytes: 0, readers: 0, liveBytes: 0 });
     expect(() => buffer.read()).toThrow(OffsetGoneError);
   });
 
@@ -89,7 +89,12 @@ describe("StreamBufferRegistry lifecycle", () => {
       streams: 2,
       bytes: first.byteSize + second.byteSize,
       readers: 1,
+      liveBytes: first.byteSize + second.byteSize,
+      maxBytesTotal: 256 * 1024 * 1024,
     });
+    // A finished stream's bytes are no longer live: the total cap evicts them first.
+    second.finish("completed");
+    expect(registry.stats().liveBytes).toBe(first.byteSize);
     reader.cancel();
     expect(registry.stats().readers).toBe(0);
   });
@@ -175,7 +180,7 @@ describe("StreamBufferRegistry expiry", () => {
     vi.advanceTimersByTime(1);
     expect(registry.get("exec-1")).toBeUndefined();
     expect(registry.currentForConversation("conv")).toBeUndefined();
-    expect(registry.stats()).toEqual({ streams: 0, bytes: 0, readers: 0 });
+    expect(registry.stats()).toMatchObject({ streams: 0, bytes: 0, readers: 0, liveBytes: 0 });
     const events = await collect(lagging);
     expect(reasonOf(events.at(-1))).toBe("expired");
   });

@@ -33,6 +33,8 @@ export interface SseByteStreamOptions {
   keepAliveMs?: number;
   /** Aborting ends the response (with {@link SSE_DONE}) and cancels the source. */
   signal?: AbortSignal;
+  /** Called when the stream has ended, failed or been cancelled (may be called more than once). */
+  onEnd?: () => void;
 }
 
 /** Framed events are gathered into one chunk (one socket write) up to about this many characters. */
@@ -63,6 +65,8 @@ function openSource(events: AsyncIterable<StreamEvent> | ReadableStream<StreamEv
     next: () => iterator.next(),
     poll: iterator instanceof StreamReader ? () => iterator.poll() : cannotPoll,
     cancel: () => {
+      // A source that can stop a pending wait (a durable reader idle between rounds) is told at once.
+      (events as { cancel?: () => void }).cancel?.();
       // Not awaited: an async generator only runs return() once its pending next() settles.
       void Promise.resolve(iterator.return?.()).catch(() => undefined);
     },
@@ -115,6 +119,7 @@ export function toSseByteStream(
     if (keepAliveTimer !== undefined) clearTimeout(keepAliveTimer);
     keepAliveTimer = undefined;
     signal?.removeEventListener("abort", onAbort);
+    options.onEnd?.();
   };
 
   const flush = (): void => {

@@ -49,5 +49,5 @@ export interface ClassicStreamStore {
   currentForConversation(conversationId: string): ClassicStream | undefined;
   /** Ends every reader; later creates fail. */
   shutdown(): void;
-  stats(): { streams: number; bytes: number; readers: number };
+  stats(): { streams: number; bytes: number; readers: number; liveBytes: number; maxBytesTotal: number };
 }

@@ -31,6 +31,8 @@ export async function startTestTether(
   const config = parseConfig({
     TETHER_DATA_DIR: dataDir,
     TETHER_DEMO_TOKEN_DELAY_MS: "0",
+    // Test files run in parallel on a shared machine: a busy loop there is not an overloaded server.
+    TETHER_MAX_EVENT_LOOP_UTILIZATION: "0",
     ...(database.url ? { DATABASE_URL: database.url } : {}),
     ...environment,
   });

@@ -12,14 +12,29 @@ export interface AgentInput {
   executionMode?: ExecutionMode;
 }
 
-export function createAgentRepository(db: Database) {
+/**
+ * `cached`: only for a database this process alone writes (PGlite): every turn reads its agent, and there
+ * the read is a statement on the one connection all requests share; writes below keep the cache exact.
+ */
+export function createAgentRepository(db: Database, options: { cached?: boolean } = {}) {
+  const cache = options.cached ? new Map<string, AgentRow>() : undefined;
+  // Bumped by every write, so a read that raced a write does not put the older row back.
+  let generation = 0;
+  const forget = (id: string) => {
+    generation += 1;
+    cache?.delete(id);
+  };
   return {
     list(): Promise<AgentRow[]> {
       return db.select().from(agents).orderBy(asc(agents.createdAt), asc(agents.id));
     },
 
     async find(id: string): Promise<AgentRow | undefined> {
+      const cached = cache?.get(id);
+      if (cached) return cached;
+      const readAt = generation;
       const [row] = await db.select().from(agents).where(eq(agents.id, id));
+      if (row && readAt === generation) cache?.set(id, row);
       return row;
     },
 
@@ -42,16 +57,19 @@ export function createAgentRepository(db: Database) {
     },
 
     async update(id: string, patch: Partial<Omit<AgentInput, "id">>): Promise<AgentRow> {
+      forget(id);
       const [row] = await db
         .update(agents)
         .set({ ...patch, updatedAt: new Date() })
         .where(eq(agents.id, id))
         .returning();
       if (!row) throw new NotFoundError("agent", id);
+      forget(id);
       return row;
     },
 
     async delete(id: string): Promise<void> {
+      forget(id);
       const rows = await db.delete(agents).where(eq(agents.id, id)).returning({ id: agents.id });
       if (rows.length === 0) throw new NotFoundError("agent", id);
     },

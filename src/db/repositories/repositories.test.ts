@@ -25,6 +25,18 @@ describe.each(databaseKinds())("repositories on %s", (kind) => {
     await expect(repositories.agents.get("missing")).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it("a cached agent repository answers every write at once, including one racing a read", async () => {
+    const cached = createRepositories(database.handle.db, { singleProcess: true }).agents;
+    await cached.create({ id: "agent-cached", name: "Before" });
+    expect((await cached.get("agent-cached")).name).toBe("Before");
+    const racingRead = cached.find("agent-cached");
+    await cached.update("agent-cached", { name: "After" });
+    await racingRead;
+    expect((await cached.get("agent-cached")).name).toBe("After");
+    await cached.delete("agent-cached");
+    await expect(cached.get("agent-cached")).rejects.toBeInstanceOf(NotFoundError);
+  });
+
   it("status updates merge metadata instead of replacing it", async () => {
     const execution = await newExecution();
     await repositories.executions.updateStatus(execution.id, { status: "suspended", metadata: { round: 1, a: "x" } });

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { UIMessage } from "ai";
 import { createChatRequestSchema, errorResponses, Id, json, OffsetQuerySchema, SSE_RESPONSE } from "../schemas";
 import { createRouter, type AppServices } from "../router";
-import { requestedOffset, sseResponse } from "../sse";
+import { requestedOffset, sseResponse, streamOptions } from "../sse";
 
 const ConversationParams = z.object({
   conversationId: Id.openapi({ param: { name: "conversationId", in: "path" } }),
@@ -19,7 +19,7 @@ export function chatRoutes(services: AppServices) {
       tags: ["Chat"],
       summary: "Send a message (or approval answers) and stream the answer",
       request: { body: { required: true, content: { "application/json": { schema: ChatRequestSchema } } } },
-      responses: { 200: SSE_RESPONSE, ...errorResponses(400, 401, 404, 409, 413) },
+      responses: { 200: SSE_RESPONSE, ...errorResponses(400, 401, 404, 409, 413, 503) },
     }),
     async (c) => {
       const body = c.req.valid("json");
@@ -31,7 +31,7 @@ export function chatRoutes(services: AppServices) {
         messageId: body.messageId,
         executionMode: body.executionMode,
       }, c.get("logger"));
-      return sseResponse(opened, { keepAliveMs: services.keepAliveMs, signal: services.shutdownSignal }) as never;
+      return sseResponse(opened, streamOptions(services)) as never;
     },
   );
 
@@ -45,15 +45,16 @@ export function chatRoutes(services: AppServices) {
       responses: {
         200: SSE_RESPONSE,
         204: { description: "Nothing is streaming in this conversation" },
-        ...errorResponses(400, 401, 404, 410),
+        ...errorResponses(400, 401, 404, 410, 503),
       },
     }),
     async (c) => {
       const { conversationId } = c.req.valid("param");
       const offset = requestedOffset(c, c.req.valid("query"));
+      services.admission.admitStream();
       const opened = await services.runs.openConversationStream(c.get("principal"), conversationId, offset);
       if (!opened) return c.body(null, 204);
-      return sseResponse(opened, { keepAliveMs: services.keepAliveMs, signal: services.shutdownSignal }) as never;
+      return sseResponse(opened, streamOptions(services)) as never;
     },
   );
 

@@ -11,7 +11,7 @@ import {
   StepTimelineEntrySchema,
 } from "../schemas";
 import { createRouter, type AppServices } from "../router";
-import { requestedOffset, sseResponse } from "../sse";
+import { requestedOffset, sseResponse, streamOptions } from "../sse";
 import { executionView } from "../views";
 
 const ExecutionParams = z.object({ executionId: Id.openapi({ param: { name: "executionId", in: "path" } }) });
@@ -72,16 +72,17 @@ export function executionRoutes(services: AppServices) {
       tags: ["Executions"],
       summary: "The whole run's stream, live until it ends",
       request: { params: ExecutionParams, query: OffsetQuerySchema },
-      responses: { 200: SSE_RESPONSE, ...errorResponses(400, 401, 404, 410) },
+      responses: { 200: SSE_RESPONSE, ...errorResponses(400, 401, 404, 410, 503) },
     }),
     async (c) => {
       const offset = requestedOffset(c, c.req.valid("query"));
+      services.admission.admitStream();
       const opened = await services.runs.openExecutionStream(
         c.get("principal"),
         c.req.valid("param").executionId,
         offset,
       );
-      return sseResponse(opened, { keepAliveMs: services.keepAliveMs, signal: services.shutdownSignal }) as never;
+      return sseResponse(opened, streamOptions(services)) as never;
     },
   );
 

@@ -71,10 +71,12 @@ export function createDurableRunner(dependencies: {
       return readWholeRun({ executions, execution }, after, currentRound(execution));
     },
 
-    /** Every round of the run, stitched in order. */
-    openRun(execution: ExecutionRow, offset?: string): AsyncIterable<StreamEvent> {
+    /** Every round of the run, stitched in order; `cancel()` stops a reader that waits for the run. */
+    openRun(execution: ExecutionRow, offset?: string): AsyncIterable<StreamEvent> & { cancel: () => void } {
       const after = parseDurableOffset(offset);
-      return readWholeRun({ executions, execution }, after);
+      const abandoned = new AbortController();
+      const events = readWholeRun({ executions, execution, signal: abandoned.signal }, after);
+      return Object.assign(events, { cancel: () => abandoned.abort() });
     },
   };
 }

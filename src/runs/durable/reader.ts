@@ -21,6 +21,8 @@ export interface DurableReaderOptions {
   executions: ExecutionRepository;
   execution: ExecutionRow;
   pollMs?: number;
+  /** Aborted once nobody reads any more: an idle reader then stops at its next status poll. */
+  signal?: AbortSignal;
 }
 
 /** Parses a client's offset for a durable run; undefined when absent. */
@@ -43,7 +45,8 @@ type RoundEnd =
   | { kind: "terminal"; reason: TerminalReason }
   | { kind: "closed" }
   | { kind: "run-ended"; execution: ExecutionRow }
-  | { kind: "superseded" };
+  | { kind: "superseded" }
+  | { kind: "abandoned" };
 
 /**
  * Reads one round's namespace from an event index: yields its events with offsets `<round>.<index>`
@@ -85,6 +88,8 @@ async function* readRound(
       ]);
       clearTimeout(timer);
       if (next === TICK) {
+        // A generator runs return() only at its next yield, which an idle round may not reach for hours.
+        if (options.signal?.aborted) return { kind: "abandoned" };
         const current = await executions.get(options.execution.id);
         if (current.status === "cancelled") return { kind: "run-ended", execution: current };
         if (isTerminal(current.status) && ++quietPolls >= QUIET_POLLS_AFTER_END) {
@@ -103,6 +108,9 @@ async function* readRound(
         const index = eventIndex(burst, position);
         if (index < fromIndex) {
           prefix?.push(tagged[position]!);
+          // Resumed right after the round's own terminal event: the round ends there, with nothing after it.
+          const endedWith = index === fromIndex - 1 ? terminalReasonOf(tagged[position]!.chunk) : undefined;
+          if (endedWith) return { kind: "terminal", reason: endedWith };
           continue;
         }
         if (!resumed) {
@@ -152,7 +160,7 @@ export async function* readCurrentRound(
     const next = await rounds.next();
     if (next.done) {
       const end = next.value;
-      if (end.kind === "terminal") return;
+      if (end.kind === "terminal" || end.kind === "abandoned") return;
       const reason =
         end.kind === "superseded" ? "superseded" : end.kind === "run-ended" ? reasonOfExecution(end.execution) : "completed";
       yield terminalEvent(round, lastIndex + 1, reason);
@@ -190,6 +198,7 @@ export async function* readWholeRun(
       if (terminalReasonOf(next.value.chunk) === "suspended" && round < endAtSuspensionFrom) continue;
       yield next.value;
     }
+    if (end.kind === "abandoned") return;
     if (end.kind === "terminal" && (end.reason !== "suspended" || round >= endAtSuspensionFrom)) return;
     if (end.kind === "superseded") {
       yield terminalEvent(round, lastIndex + 1, "superseded");

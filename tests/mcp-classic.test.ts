@@ -1,0 +1,266 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { serve, type ServerType } from "@hono/node-server";
+import type { UIMessage } from "ai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../src/config";
+import type { DatabaseKind } from "../src/db/client";
+import { createLogger } from "../src/logger";
+import { StreamBufferRegistry } from "../src/streams";
+import { createTether, type Tether } from "../src/tether";
+import type { ExecutionBody as Execution } from "./support/assertions";
+import { createTestDatabase, databaseKinds, type TestDatabase } from "./support/database";
+import { startTestMcpServer, type TestMcpServer } from "./support/mcp-server";
+import { chunksOf, eventually, parseSse, textOf, userMessage } from "./support/tether";
+
+// Random per run: finding it anywhere Tether writes means Tether handed it on.
+const TOKEN = `mcp-secret-${randomBytes(12).toString("hex")}`;
+
+type Chunk = Record<string, unknown> & { type: string };
+
+/** A whole Tether whose log lines (debug and up) are kept, served on a real socket. */
+async function startLoggedTether(kind: DatabaseKind, environment: Record<string, string>) {
+  const database: TestDatabase = await createTestDatabase(kind);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "tether-mcp-"));
+  const config = parseConfig({
+    TETHER_MAX_EVENT_LOOP_UTILIZATION: "0",
+    TETHER_DATA_DIR: dataDir,
+    TETHER_DEMO_TOKEN_DELAY_MS: "0",
+    ...(database.url ? { DATABASE_URL: database.url } : {}),
+    ...environment,
+  });
+  const logLines: string[] = [];
+  // No secrets given to the logger: nothing masks a credential that Tether's own code would log.
+  const logger = createLogger({ level: "debug", destination: { write: (line: string) => void logLines.push(line) } });
+  const tether: Tether = await createTether({ config, database: database.handle, logger, buffers: new StreamBufferRegistry() });
+  const server: ServerType = await new Promise((resolve) => {
+    const started = serve({ fetch: tether.app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(started));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await tether.startWorkflows(kind === "postgres" ? { baseUrl } : {});
+  return {
+    baseUrl,
+    logLines,
+    async dispose() {
+      await tether.shutdown();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await database.dispose();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe.each(databaseKinds())("MCP tools in classic runs on %s", (kind) => {
+  let harness: Awaited<ReturnType<typeof startLoggedTether>>;
+  let mcp: TestMcpServer;
+  let flaky: TestMcpServer;
+  /** Every answer and stream of this suite, swept for the credential at the end. */
+  const seen: string[] = [];
+
+  async function request(pathname: string, init: RequestInit & { json?: unknown } = {}) {
+    const { json, ...rest } = init;
+    const response = await fetch(`${harness.baseUrl}${pathname}`, {
+      ...(json === undefined ? {} : { method: "POST", body: JSON.stringify(json) }),
+      ...rest,
+      headers: { "content-type": "application/json", ...rest.headers },
+    });
+    const text = await response.text();
+    seen.push(`${response.status} ${JSON.stringify([...response.headers])} ${text}`);
+    return { status: response.status, headers: response.headers, text, json: <T>() => JSON.parse(text) as T };
+  }
+  const execution = async (id: string) => (await request(`/api/executions/${id}`)).json<Execution>();
+  const settled = (id: string, status: string) =>
+    eventually(async () => {
+      const current = await execution(id);
+      expect(current.status).toBe(status);
+      return current;
+    }, 15_000);
+  /** One chat turn read to its end: its chunks and execution id. */
+  async function chat(conversationId: string, agentId: string, messages: UIMessage[]) {
+    const response = await request("/api/chat", { json: { id: conversationId, agentId, messages } });
+    expect(response.status).toBe(200);
+    return { executionId: response.headers.get("x-execution-id")!, chunks: chunksOf(parseSse(response.text)) as Chunk[] };
+  }
+  const say = (conversationId: string, agentId: string, text: string) => chat(conversationId, agentId, [userMessage(text)]);
+  const ofType = (chunks: Chunk[], type: string) => chunks.filter((chunk) => chunk.type === type);
+
+  /** Answers the pending approval the way the AI SDK client does: the conversation posted back, the part answered. */
+  async function answerInMessage(conversationId: string, agentId: string, approved: boolean) {
+    const stored = (await request(`/api/conversations/${conversationId}`)).json<{ messages: UIMessage[] }>();
+    const last = stored.messages.at(-1)!;
+    const answered = {
+      ...last,
+      parts: last.parts.map((part) =>
+        part.type.startsWith("tool-") && "state" in part && part.state === "approval-requested" && "approval" in part && part.approval
+          ? { ...part, state: "approval-responded", approval: { id: part.approval.id, approved } }
+          : part,
+      ),
+    } as UIMessage;
+    return chat(conversationId, agentId, [...stored.messages.slice(0, -1), answered]);
+  }
+
+  beforeAll(async () => {
+    mcp = await startTestMcpServer({ token: TOKEN });
+    flaky = await startTestMcpServer({ token: TOKEN });
+    harness = await startLoggedTether(kind, { TETHER_CREDENTIAL_NOTES_TOKEN: TOKEN, TETHER_TOOL_TIMEOUT: "2s" });
+    const headers = { Authorization: { credential: "NOTES_TOKEN", prefix: "Bearer " } };
+    for (const [id, server] of [["notes", mcp], ["flaky", flaky]] as const) {
+      expect((await request("/api/tool-servers", { json: { id, name: id, url: server.url, headers } })).status).toBe(201);
+    }
+    const agents = [
+      { id: "noter", name: "Noter", model: "demo", tools: ["get_time", "notes:*"] },
+      { id: "picky", name: "Picky", model: "demo", tools: ["notes:lookup", "notes:record"] },
+      { id: "stranded", name: "Stranded", model: "demo", tools: ["flaky:lookup"] },
+      { id: "durable-noter", name: "Durable", model: "demo", tools: ["get_time", "notes:lookup"], executionMode: "durable" },
+    ];
+    for (const agent of agents) expect((await request("/api/agents", { json: agent })).status).toBe(201);
+    await flaky.stop();
+  });
+  afterAll(async () => {
+    await harness?.dispose();
+    await mcp?.stop();
+  });
+
+  it("runs a read-only tool without approval, through one session that the turn ends", async () => {
+    const before = { calls: mcp.calls("lookup"), sessions: mcp.sessions.opened };
+    const { executionId, chunks } = await say("read-only", "picky", 'use notes__lookup with {"query":"tea"}');
+    expect(ofType(chunks, "tool-approval-request")).toEqual([]);
+    expect(ofType(chunks, "tool-input-available")).toEqual([
+      expect.objectContaining({ toolName: "notes__lookup", input: { query: "tea" } }),
+    ]);
+    const [output] = ofType(chunks, "tool-output-available");
+    expect(JSON.stringify(output!.output)).toContain("found tea");
+    expect(textOf(chunks)).toMatch(/^notes__lookup returned .*found tea/);
+    expect((await settled(executionId, "completed")).status).toBe("completed");
+    expect(mcp.calls("lookup")).toBe(before.calls + 1);
+    expect(mcp.argumentsOf("lookup").at(-1)).toEqual({ query: "tea" });
+    // Two tools of one server, one session for the turn; it is over once the turn is.
+    expect(mcp.sessions.opened).toBe(before.sessions + 1);
+    await eventually(async () => expect(mcp.sessions.open()).toBe(0));
+    expect(mcp.rejected).toEqual([]);
+  });
+
+  it("asks before a side-effect tool; approved through the endpoint, it runs exactly once", async () => {
+    const before = mcp.calls("record");
+    const { executionId, chunks } = await say("approve-endpoint", "noter", 'use notes__record with {"note":"buy milk"}');
+    expect(ofType(chunks, "tool-approval-request")).toHaveLength(1);
+    const suspended = await settled(executionId, "suspended");
+    const [pending] = suspended.pendingApprovals;
+    expect(pending).toMatchObject({ toolName: "notes__record", input: { note: "buy milk" } });
+    expect(mcp.calls("record")).toBe(before);
+    await eventually(async () => expect(mcp.sessions.open()).toBe(0));
+
+    const decisions = await Promise.all(
+      [1, 2].map(() => request(`/api/executions/${executionId}/approvals/${pending!.toolCallId}`, { json: { approved: true } })),
+    );
+    expect(decisions.map((decision) => decision.status)).toEqual([200, 200]);
+    const handedOver = await eventually(async () => {
+      const current = await execution(executionId);
+      expect(current.metadata.continuedBy).toBeTypeOf("string");
+      return current;
+    });
+    const continuationId = handedOver.metadata.continuedBy as string;
+    await settled(continuationId, "completed");
+    const replay = chunksOf(parseSse((await request(`/api/executions/${continuationId}/stream`)).text)) as Chunk[];
+    expect(textOf(replay)).toMatch(/^notes__record returned .*recorded buy milk/);
+    expect(mcp.calls("record")).toBe(before + 1);
+    await eventually(async () => expect(mcp.sessions.open()).toBe(0));
+  });
+
+  it("approved in the message (as the AI SDK client answers), the side-effect tool runs exactly once", async () => {
+    const before = mcp.calls("record");
+    const first = await say("approve-message", "noter", 'use notes__record with {"note":"call mum"}');
+    expect(ofType(first.chunks, "tool-approval-request")).toHaveLength(1);
+    await settled(first.executionId, "suspended");
+    const second = await answerInMessage("approve-message", "noter", true);
+    expect(ofType(second.chunks, "tool-output-available")).toHaveLength(1);
+    expect(textOf(second.chunks)).toMatch(/^notes__record returned .*recorded call mum/);
+    await settled(second.executionId, "completed");
+    expect(mcp.calls("record")).toBe(before + 1);
+  });
+
+  it("denied, the side-effect tool never runs", async () => {
+    const before = mcp.calls("record");
+    const first = await say("deny", "noter", 'use notes__record with {"note":"sell house"}');
+    await settled(first.executionId, "suspended");
+    const second = await answerInMessage("deny", "noter", false);
+    expect(ofType(second.chunks, "tool-output-available")).toEqual([]);
+    expect(textOf(second.chunks)).toMatch(/^notes__record was denied/);
+    await settled(second.executionId, "completed");
+    expect(mcp.calls("record")).toBe(before);
+    expect(mcp.argumentsOf("record")).not.toContainEqual({ note: "sell house" });
+  });
+
+  it("gives the model a tool error when the call fails, and the run completes", async () => {
+    const { executionId, chunks } = await say("explode", "noter", "use notes__explode");
+    const [failure] = ofType(chunks, "tool-output-error");
+    expect(failure!.errorText).toMatch(/kaboom/);
+    expect(ofType(chunks, "error")).toEqual([]);
+    expect(textOf(chunks)).toMatch(/^notes__explode failed: .*kaboom/);
+    expect((await settled(executionId, "completed")).error).toBeUndefined();
+  });
+
+  it("gives the model a tool error when the call times out (TETHER_TOOL_TIMEOUT), and the run completes", async () => {
+    const started = Date.now();
+    const { executionId, chunks } = await say("timeout", "noter", "use notes__hang");
+    const [failure] = ofType(chunks, "tool-output-error");
+    expect(failure!.errorText).toMatch(/notes__hang timed out after 2000 ms/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    await settled(executionId, "completed");
+    await eventually(async () => expect(mcp.sessions.open()).toBe(0));
+  });
+
+  it("gives the model a tool error when the server is down, and the run completes", async () => {
+    const { executionId, chunks } = await say("down", "stranded", 'use flaky__lookup with {"query":"x"}');
+    const [failure] = ofType(chunks, "tool-output-error");
+    expect(failure!.errorText).toMatch(/cannot be reached/);
+    expect(textOf(chunks)).toMatch(/^flaky__lookup failed: .*cannot be reached/);
+    await settled(executionId, "completed");
+  });
+
+  it("ends the MCP session when the turn is stopped mid-call", async () => {
+    const calls = mcp.calls("hang");
+    const opened = mcp.sessions.opened;
+    const response = fetch(`${harness.baseUrl}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id: "stopped", agentId: "noter", messages: [userMessage("use notes__hang")] }),
+    });
+    await eventually(async () => expect(mcp.calls("hang")).toBe(calls + 1));
+    expect(mcp.sessions.opened).toBe(opened + 1);
+    expect(mcp.sessions.open()).toBe(1);
+    const stop = await request("/api/chat/stopped/stop", { method: "POST" });
+    expect(stop.status).toBe(200);
+    const stoppedAt = Date.now();
+    // Well before the call's own timeout (2 s): the stop ended the turn, and the turn its session.
+    await eventually(async () => expect(mcp.sessions.open()).toBe(0), 1500);
+    expect(Date.now() - stoppedAt).toBeLessThan(1500);
+    const body = await (await response).text();
+    seen.push(body);
+    expect((chunksOf(parseSse(body)).at(-1) as unknown as { data: { reason: string } }).data.reason).toBe("cancelled");
+    expect((await execution(stop.json<{ executionId: string }>().executionId)).status).toBe("cancelled");
+  });
+
+  it("durable runs do not offer MCP tools yet: the model gets a tool error and the run completes", async () => {
+    const calls = mcp.calls("lookup");
+    const { executionId, chunks } = await say("durable", "durable-noter", 'use notes__lookup with {"query":"x"}');
+    const [failure] = ofType(chunks, "tool-output-error");
+    expect(failure!.errorText).toMatch(/not available in durable runs/);
+    await settled(executionId, "completed");
+    expect(mcp.calls("lookup")).toBe(calls);
+    // Built-in tools keep working there.
+    const builtIn = await say("durable-built-in", "durable-noter", "use get_time");
+    expect(textOf(builtIn.chunks)).toMatch(/^get_time returned/);
+    await settled(builtIn.executionId, "completed");
+  });
+
+  it("the credential never shows in an answer, a stream or a log line", () => {
+    expect(seen.length).toBeGreaterThan(20);
+    for (const text of seen) expect(text.includes(TOKEN), "an answer or stream holds the credential").toBe(false);
+    expect(harness.logLines.length).toBeGreaterThan(20);
+    for (const line of harness.logLines) expect(line.includes(TOKEN), "a log line holds the credential").toBe(false);
+  });
+});
