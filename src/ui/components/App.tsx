@@ -5,12 +5,14 @@ import { ExecutionDetailPage } from "./executions/ExecutionDetailPage";
 import { ExecutionsPage } from "./executions/ExecutionsPage";
 import { AppHeader } from "./layout/AppHeader";
 import { PlaygroundPage } from "./playground/PlaygroundPage";
+import { ToolServersPage } from "./tool-servers/ToolServersPage";
 
 const TITLES: Record<string, string> = {
   agents: "Agents",
   playground: "Playground",
   executions: "Executions",
   execution: "Execution",
+  "tool-servers": "Tool servers",
   "not-found": "Not found",
 };
 
@@ -37,6 +39,7 @@ export function App() {
         )}
         {route.name === "executions" && <ExecutionsPage filters={route.filters} />}
         {route.name === "execution" && <ExecutionDetailPage key={route.executionId} executionId={route.executionId} />}
+        {route.name === "tool-servers" && <ToolServersPage serverId={route.serverId} creating={route.creating} />}
         {route.name === "not-found" && (
           <p className="card">
             Nothing at <code>{route.path}</code>. <a href="#/agents">Go to agents</a>.

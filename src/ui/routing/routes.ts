@@ -9,6 +9,7 @@ export type Route =
   | { name: "playground"; agentId: string; conversationId?: string }
   | { name: "executions"; filters: ExecutionFilters }
   | { name: "execution"; executionId: string }
+  | { name: "tool-servers"; serverId?: string; creating?: boolean }
   | { name: "not-found"; path: string };
 
 /** Reads `#/path?query` into a route; only `/` is a real page, everything else lives in the hash. */
@@ -23,6 +24,10 @@ export function parseHash(hash: string): Route {
     return { name: "agents", agentId: second };
   }
   if (first === "playground" && second) return { name: "playground", agentId: second, conversationId: query.get("c") ?? undefined };
+  if (first === "tool-servers") {
+    if (second === "new") return { name: "tool-servers", creating: true };
+    return { name: "tool-servers", serverId: second };
+  }
   if (first === "executions" && second) return { name: "execution", executionId: second };
   if (first === "executions") {
     return {
@@ -50,4 +55,7 @@ export const hrefs = {
     return `#/executions${search ? `?${search}` : ""}`;
   },
   execution: (id: string) => `#/executions/${part(id)}`,
+  toolServers: () => "#/tool-servers",
+  newToolServer: () => "#/tool-servers/new",
+  toolServer: (id: string) => `#/tool-servers/${part(id)}`,
 };

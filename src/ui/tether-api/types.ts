@@ -5,7 +5,8 @@ export type ExecutionStatus = "running" | "suspended" | "completed" | "failed" |
 
 export const EXECUTION_MODES: readonly ExecutionMode[] = ["classic", "durable"];
 export const EXECUTION_STATUSES: readonly ExecutionStatus[] = ["running", "suspended", "completed", "failed", "cancelled"];
-export const TOOL_NAMES = ["get_time", "send_email"] as const;
+/** The tools built into Tether; MCP tools are named `<serverId>:<toolName>` (or `<serverId>:*`). */
+export const BUILT_IN_TOOL_NAMES = ["get_time", "send_email"] as const;
 
 export interface Agent {
   id: string;

@@ -5,8 +5,8 @@ import { hrefs } from "../../routing/routes";
 import { ErrorBanner } from "../common/ErrorBanner";
 import { changedFields, createInput, draftOf, EMPTY_DRAFT, type AgentDraft } from "./agent-draft";
 import { ExecutionModeField } from "./ExecutionModeField";
-import { formErrorsFrom, NO_ERRORS, type FormErrors } from "./form-errors";
-import { TextField } from "./TextField";
+import { formErrorsFrom, NO_ERRORS, type FormErrors } from "../common/form-errors";
+import { TextField } from "../common/TextField";
 import { ToolsField } from "./ToolsField";
 
 const FIELDS = ["id", "name", "instructions", "model", "tools", "executionMode"] as const;

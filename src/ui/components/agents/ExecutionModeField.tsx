@@ -1,6 +1,6 @@
 import { useId } from "react";
 import type { ExecutionMode } from "../../tether-api/types";
-import { FieldError } from "./FieldError";
+import { FieldError } from "../common/FieldError";
 
 const EXPLANATIONS: Record<ExecutionMode, string> = {
   classic: "runs inside the server process; a dropped connection picks the answer up again from an in-memory stream.",

@@ -6,6 +6,7 @@ import { ApiKeySettings } from "./ApiKeySettings";
 const LINKS = [
   { label: "Agents", href: hrefs.agents(), section: ["agents", "playground"] },
   { label: "Executions", href: hrefs.executions(), section: ["executions", "execution"] },
+  { label: "Tool servers", href: hrefs.toolServers(), section: ["tool-servers"] },
 ];
 
 export function AppHeader({ route }: { route: Route }) {

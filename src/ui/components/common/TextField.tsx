@@ -11,9 +11,11 @@ interface Props {
   required?: boolean;
   placeholder?: string;
   list?: string;
+  /** `password` for secrets typed in (never shown again); `url` for addresses. */
+  type?: "text" | "password" | "url";
 }
 
-export function TextField({ label, value, onChange, error, hint, multiline, required, placeholder, list }: Props) {
+export function TextField({ label, value, onChange, error, hint, multiline, required, placeholder, list, type = "text" }: Props) {
   const id = useId();
   const hintId = useId();
   const errorId = useId();
@@ -32,7 +34,7 @@ export function TextField({ label, value, onChange, error, hint, multiline, requ
       {multiline ? (
         <textarea {...shared} rows={4} onChange={(event) => onChange(event.target.value)} />
       ) : (
-        <input {...shared} type="text" list={list} onChange={(event) => onChange(event.target.value)} />
+        <input {...shared} type={type} list={list} autoComplete={type === "password" ? "off" : undefined} onChange={(event) => onChange(event.target.value)} />
       )}
       {hint && (
         <p id={hintId} className="hint">
