@@ -17,7 +17,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -50,7 +50,7 @@ const TOKEN_DELAY_MS = 50;
 const NOMINAL_TURN_MS = COUNT * TOKEN_DELAY_MS;
 const DROP_AFTER_DELTAS = 30;
 /** A refused turn (503 + Retry-After) is sent again for this long, as the README tells clients to. */
-const RETRY_FOR_MS = Number(argument("retry-for-ms") ?? 120_000);
+const RETRY_FOR_MS = Number(argument("retry-for-ms") ?? (quick ? 30_000 : 120_000));
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -148,13 +148,28 @@ async function startServer(environment: Record<string, string>): Promise<LoadSer
   };
 }
 
+/** Past the retry window, a level has this long to end; after it, it is reported as failed (never a hang). */
+const LEVEL_GRACE_MS = 180_000;
+
+async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not end within ${Math.round(ms / 1000)} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function rssMbOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return round2(kb / 1024);
 }
 
-/** The server's event-loop delay since the last reset (the probe writes it every 500 ms; SIGUSR2 resets it). */
+/** The server's event-loop delay since the last reset (the probe writes it every 500 ms). */
 async function eventLoopDelay(server: LoadServer): Promise<{ p99Ms: number; maxMs: number } | undefined> {
   await sleep(600);
   try {
@@ -199,7 +214,7 @@ async function runLevel(kind: "pglite" | "postgres", mode: "classic" | "durable"
     if (global.gc) global.gc();
     await sleep(1000);
     const idleRssMb = rssMbOf(server.child.pid!);
-    server.child.kill("SIGUSR2");
+    writeFileSync(`${server.loopFile}.reset`, "");
     let peakRssMb = idleRssMb;
     const sampler = setInterval(() => {
       try {
@@ -209,7 +224,7 @@ async function runLevel(kind: "pglite" | "postgres", mode: "classic" | "durable"
       }
     }, 100);
     log(`[${kind}/${mode}] ${turns} turns at once`);
-    const result = await client.call("load", {
+    const result = await withDeadline(client.call("load", {
       baseUrl: server.baseUrl,
       agentId,
       turns,
@@ -217,8 +232,7 @@ async function runLevel(kind: "pglite" | "postgres", mode: "classic" | "durable"
       dropAfterDeltas: DROP_AFTER_DELTAS,
       runId: `${Date.now().toString(36)}`,
       retryForMs: RETRY_FOR_MS,
-    });
-    clearInterval(sampler);
+    }), RETRY_FOR_MS + LEVEL_GRACE_MS, `${kind}/${mode} with ${turns} turns`).finally(() => clearInterval(sampler));
     const loop = await eventLoopDelay(server);
     const errors: Record<string, number> = {};
     const retryAfter = new Set<string>();
