@@ -18,11 +18,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
+import { freePort } from "../tests/support/server-process";
 import { buildTetherIfStale } from "./durable-support";
 import type { LoadClientApi } from "./load-client";
 import { benchmarkHeader, log, percentile, round2, sleep } from "./support";
@@ -43,25 +43,20 @@ const databases = listOf(argument("db"), process.env.TEST_DATABASE_URL ? ["pglit
 const modes = listOf(argument("mode"), ["classic", "durable"]) as Array<"classic" | "durable">;
 const classicLevels = listOf(argument("concurrency"), quick ? ["100"] : ["200", "1000"]).map(Number);
 const durableLevels = listOf(argument("durable-concurrency"), quick ? ["20"] : ["200"]).map(Number);
-/** The V8 flags `npm start` runs the server with (package.json). */
-const SERVER_NODE_FLAGS: string[] = ["--max-semi-space-size=32", "--enable-source-maps", ...(process.env.BENCH_PRELOAD ? ["--import", process.env.BENCH_PRELOAD] : [])];
+/** The node flags `npm start` runs the server with, read from package.json so the two cannot drift apart. */
+function startFlags(): string[] {
+  const start = (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start;
+  const flags = /node ((?:--\S+ )*)dist\/server\.mjs/.exec(start)?.[1];
+  if (flags === undefined) throw new Error(`cannot read the server's node flags from the start script: ${start}`);
+  return flags.trim().split(" ").filter(Boolean);
+}
+const SERVER_NODE_FLAGS = [...startFlags(), ...(process.env.BENCH_PRELOAD ? ["--import", process.env.BENCH_PRELOAD] : [])];
 const COUNT = 100;
 const TOKEN_DELAY_MS = 50;
 const NOMINAL_TURN_MS = COUNT * TOKEN_DELAY_MS;
 const DROP_AFTER_DELTAS = 30;
 /** A refused turn (503 + Retry-After) is sent again for this long, as the README tells clients to. */
 const RETRY_FOR_MS = Number(argument("retry-for-ms") ?? (quick ? 30_000 : 120_000));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 interface Database {
   environment: Record<string, string>;

@@ -5,6 +5,7 @@ import type { ToolServerSettings } from "../agents/mcp";
 import type { ModelSettings } from "../agents/models";
 import type { Repositories } from "../db/repositories";
 import { isTerminal, newExecutionId } from "../db/repositories/executions";
+import { storedMessage } from "../db/repositories/messages";
 import { ConflictError, DomainError, GoneError, InvalidInputError, NotFoundError } from "../errors";
 import type { Logger } from "../logger";
 import type { ClassicStreamStore, StreamEvent } from "../streams";
@@ -56,15 +57,6 @@ export interface ExecutionDetails extends ExecutionRow {
 
 const TITLE_LENGTH = 80;
 
-/** A message as the messages repository lists it back. */
-function storedForm(message: UIMessage): UIMessage {
-  return {
-    id: message.id,
-    role: message.role,
-    parts: message.parts,
-    ...(message.metadata === null || message.metadata === undefined ? {} : { metadata: message.metadata }),
-  };
-}
 
 function titleOf(message: UIMessage): string {
   const text = message.parts.flatMap((part) => (part.type === "text" ? [part.text] : [])).join(" ");
@@ -364,7 +356,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
         return startDurable({ agent, conversationId: conversation.id, ownerId: conversation.ownerId });
       }
       // A conversation this turn created holds exactly the message just stored.
-      const history = opened.created ? [storedForm(last)] : await repositories.messages.list(conversation.id);
+      const history = opened.created ? [storedMessage(last)] : await repositories.messages.list(conversation.id);
       return startClassic({
         agent,
         conversationId: conversation.id,

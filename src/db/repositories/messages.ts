@@ -3,6 +3,16 @@ import type { UIMessage } from "ai";
 import { messages } from "../../../drizzle/schema";
 import type { Database } from "../client";
 
+/** A message as the repository stores and lists it: id, role, parts, and metadata only when there is some. */
+export function storedMessage(message: Pick<UIMessage, "id" | "role" | "parts"> & { metadata?: unknown }): UIMessage {
+  return {
+    id: message.id,
+    role: message.role,
+    parts: message.parts,
+    ...(message.metadata === null || message.metadata === undefined ? {} : { metadata: message.metadata }),
+  };
+}
+
 export function createMessageRepository(db: Database) {
   /** Deletes the messages whose position compares to the given message's as `from` says (none if it is absent). */
   async function truncate(conversationId: string, messageId: string, from: typeof gt | typeof gte): Promise<void> {
@@ -21,12 +31,7 @@ export function createMessageRepository(db: Database) {
         .from(messages)
         .where(eq(messages.conversationId, conversationId))
         .orderBy(asc(messages.position), asc(messages.createdAt));
-      return rows.map((row) => ({
-        id: row.id,
-        role: row.role,
-        parts: row.parts,
-        ...(row.metadata === null || row.metadata === undefined ? {} : { metadata: row.metadata }),
-      }));
+      return rows.map(storedMessage);
     },
 
     /**
