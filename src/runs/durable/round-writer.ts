@@ -79,7 +79,9 @@ export function createRoundWriter(
   }
 
   async function flush(): Promise<void> {
-    while (inFlight || queued.length > 0) await pump();
+    // After a failure the pump writes nothing more: looping on what is still queued would spin the
+    // microtask queue forever (100 % CPU, no timer or socket served again).
+    while ((inFlight || queued.length > 0) && failure === undefined) await pump();
     throwIfFailed();
   }
 
