@@ -144,6 +144,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
         logger,
         now: () => new Date(),
         redact,
+        toolServers,
       });
       workflows = await startWorkflowRuntime({
         database: config.database,

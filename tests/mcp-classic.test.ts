@@ -1,106 +1,19 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
-import { serve, type ServerType } from "@hono/node-server";
-import type { UIMessage } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../src/config";
-import type { DatabaseKind } from "../src/db/client";
-import { createLogger } from "../src/logger";
-import { StreamBufferRegistry } from "../src/streams";
-import { createTether, type Tether } from "../src/tether";
-import type { ExecutionBody as Execution } from "./support/assertions";
-import { createTestDatabase, databaseKinds, type TestDatabase } from "./support/database";
+import { createChatClient, ofType, type Chunk } from "./support/chat-client";
+import { databaseKinds } from "./support/database";
+import { startLoggedTether, type LoggedTether } from "./support/logged-tether";
 import { startTestMcpServer, type TestMcpServer } from "./support/mcp-server";
 import { chunksOf, eventually, parseSse, textOf, userMessage } from "./support/tether";
 
 // Random per run: finding it anywhere Tether writes means Tether handed it on.
 const TOKEN = `mcp-secret-${randomBytes(12).toString("hex")}`;
 
-type Chunk = Record<string, unknown> & { type: string };
-
-/** A whole Tether whose log lines (debug and up) are kept, served on a real socket. */
-async function startLoggedTether(kind: DatabaseKind, environment: Record<string, string>) {
-  const database: TestDatabase = await createTestDatabase(kind);
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "tether-mcp-"));
-  const config = parseConfig({
-    TETHER_MAX_EVENT_LOOP_UTILIZATION: "0",
-    TETHER_DATA_DIR: dataDir,
-    TETHER_DEMO_TOKEN_DELAY_MS: "0",
-    ...(database.url ? { DATABASE_URL: database.url } : {}),
-    ...environment,
-  });
-  const logLines: string[] = [];
-  // No secrets given to the logger: nothing masks a credential that Tether's own code would log.
-  const logger = createLogger({ level: "debug", destination: { write: (line: string) => void logLines.push(line) } });
-  const tether: Tether = await createTether({ config, database: database.handle, logger, buffers: new StreamBufferRegistry() });
-  const server: ServerType = await new Promise((resolve) => {
-    const started = serve({ fetch: tether.app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(started));
-  });
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  await tether.startWorkflows(kind === "postgres" ? { baseUrl } : {});
-  return {
-    baseUrl,
-    logLines,
-    async dispose() {
-      await tether.shutdown();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await database.dispose();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
 describe.each(databaseKinds())("MCP tools in classic runs on %s", (kind) => {
-  let harness: Awaited<ReturnType<typeof startLoggedTether>>;
+  let harness: LoggedTether;
   let mcp: TestMcpServer;
   let flaky: TestMcpServer;
-  /** Every answer and stream of this suite, swept for the credential at the end. */
-  const seen: string[] = [];
-
-  async function request(pathname: string, init: RequestInit & { json?: unknown } = {}) {
-    const { json, ...rest } = init;
-    const response = await fetch(`${harness.baseUrl}${pathname}`, {
-      ...(json === undefined ? {} : { method: "POST", body: JSON.stringify(json) }),
-      ...rest,
-      headers: { "content-type": "application/json", ...rest.headers },
-    });
-    const text = await response.text();
-    seen.push(`${response.status} ${JSON.stringify([...response.headers])} ${text}`);
-    return { status: response.status, headers: response.headers, text, json: <T>() => JSON.parse(text) as T };
-  }
-  const execution = async (id: string) => (await request(`/api/executions/${id}`)).json<Execution>();
-  const settled = (id: string, status: string) =>
-    eventually(async () => {
-      const current = await execution(id);
-      expect(current.status).toBe(status);
-      return current;
-    }, 15_000);
-  /** One chat turn read to its end: its chunks and execution id. */
-  async function chat(conversationId: string, agentId: string, messages: UIMessage[]) {
-    const response = await request("/api/chat", { json: { id: conversationId, agentId, messages } });
-    expect(response.status).toBe(200);
-    return { executionId: response.headers.get("x-execution-id")!, chunks: chunksOf(parseSse(response.text)) as Chunk[] };
-  }
-  const say = (conversationId: string, agentId: string, text: string) => chat(conversationId, agentId, [userMessage(text)]);
-  const ofType = (chunks: Chunk[], type: string) => chunks.filter((chunk) => chunk.type === type);
-
-  /** Answers the pending approval the way the AI SDK client does: the conversation posted back, the part answered. */
-  async function answerInMessage(conversationId: string, agentId: string, approved: boolean) {
-    const stored = (await request(`/api/conversations/${conversationId}`)).json<{ messages: UIMessage[] }>();
-    const last = stored.messages.at(-1)!;
-    const answered = {
-      ...last,
-      parts: last.parts.map((part) =>
-        part.type.startsWith("tool-") && "state" in part && part.state === "approval-requested" && "approval" in part && part.approval
-          ? { ...part, state: "approval-responded", approval: { id: part.approval.id, approved } }
-          : part,
-      ),
-    } as UIMessage;
-    return chat(conversationId, agentId, [...stored.messages.slice(0, -1), answered]);
-  }
+  const { seen, request, execution, settled, chat, say, answerInMessage } = createChatClient(() => harness.baseUrl);
 
   beforeAll(async () => {
     mcp = await startTestMcpServer({ token: TOKEN });
@@ -114,7 +27,6 @@ describe.each(databaseKinds())("MCP tools in classic runs on %s", (kind) => {
       { id: "noter", name: "Noter", model: "demo", tools: ["get_time", "notes:*"] },
       { id: "picky", name: "Picky", model: "demo", tools: ["notes:lookup", "notes:record"] },
       { id: "stranded", name: "Stranded", model: "demo", tools: ["flaky:lookup"] },
-      { id: "durable-noter", name: "Durable", model: "demo", tools: ["get_time", "notes:lookup"], executionMode: "durable" },
     ];
     for (const agent of agents) expect((await request("/api/agents", { json: agent })).status).toBe(201);
     await flaky.stop();
@@ -242,19 +154,6 @@ describe.each(databaseKinds())("MCP tools in classic runs on %s", (kind) => {
     seen.push(body);
     expect((chunksOf(parseSse(body)).at(-1) as unknown as { data: { reason: string } }).data.reason).toBe("cancelled");
     expect((await execution(stop.json<{ executionId: string }>().executionId)).status).toBe("cancelled");
-  });
-
-  it("durable runs do not offer MCP tools yet: the model gets a tool error and the run completes", async () => {
-    const calls = mcp.calls("lookup");
-    const { executionId, chunks } = await say("durable", "durable-noter", 'use notes__lookup with {"query":"x"}');
-    const [failure] = ofType(chunks, "tool-output-error");
-    expect(failure!.errorText).toMatch(/not available in durable runs/);
-    await settled(executionId, "completed");
-    expect(mcp.calls("lookup")).toBe(calls);
-    // Built-in tools keep working there.
-    const builtIn = await say("durable-built-in", "durable-noter", "use get_time");
-    expect(textOf(builtIn.chunks)).toMatch(/^get_time returned/);
-    await settled(builtIn.executionId, "completed");
   });
 
   it("the credential never shows in an answer, a stream or a log line", () => {

@@ -8,6 +8,7 @@ import type { UIMessage } from "ai";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseKinds } from "./support/database";
+import { startTestMcpServer, type TestMcpServer } from "./support/mcp-server";
 import {
   chunksOf,
   eventually,
@@ -30,7 +31,9 @@ import type { ExecutionBody as Execution } from "./support/assertions";
 // Random per run, so a match can only come from this process handing the value on.
 const SECRET = `sk-tether-credential-${randomBytes(12).toString("hex")}`;
 const OTHER_SECRET = `sk-tether-env-${randomBytes(12).toString("hex")}`;
-const SECRETS = [SECRET, OTHER_SECRET];
+// Sent to an MCP tool server as its Authorization header, by durable steps.
+const TOOL_SERVER_SECRET = `mcp-tether-credential-${randomBytes(12).toString("hex")}`;
+const SECRETS = [SECRET, OTHER_SECRET, TOOL_SERVER_SECRET];
 
 const hex = (text: string) => Buffer.from(text, "utf8").toString("hex");
 
@@ -114,18 +117,21 @@ describe.each(databaseKinds())("a secret never leaves the process (%s)", (kind) 
   let harness: TestTether;
   let dataDir: string;
   let upstream: Awaited<ReturnType<typeof startFakeOpenAI>>;
+  let toolServer: TestMcpServer;
   /** Everything the API answered in this suite: status line, headers and body. */
   const answers: string[] = [];
   const durableRuns: Execution[] = [];
 
   beforeAll(async () => {
     upstream = await startFakeOpenAI();
+    toolServer = await startTestMcpServer({ token: TOOL_SERVER_SECRET });
     dataDir = mkdtempSync(path.join(os.tmpdir(), "tether-secrets-"));
     harness = await startTestTether(
       kind,
       {
         TETHER_DATA_DIR: dataDir,
         TETHER_CREDENTIAL_OPENAI: SECRET,
+        TETHER_CREDENTIAL_NOTES_TOKEN: TOOL_SERVER_SECRET,
         OPENAI_API_KEY: OTHER_SECRET,
         OPENAI_BASE_URL: upstream.baseUrl,
         TETHER_APPROVAL_TIMEOUT: "60s",
@@ -144,10 +150,17 @@ describe.each(databaseKinds())("a secret never leaves the process (%s)", (kind) 
       });
       expect(created.status).toBe(201);
     }
+    const registered = await harness.request("/api/tool-servers", {
+      json: { id: "notes", name: "Notes", url: toolServer.url, headers: { Authorization: { credential: "NOTES_TOKEN", prefix: "Bearer " } } },
+    });
+    expect(registered.status).toBe(201);
+    const mcpAgent = { id: "durable-mcp", name: "durable-mcp", model: "demo", tools: ["notes:*"], executionMode: "durable" };
+    expect((await harness.request("/api/agents", { json: mcpAgent })).status).toBe(201);
   });
   afterAll(async () => {
     await harness?.dispose();
     await upstream?.close();
+    await toolServer?.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -218,6 +231,26 @@ describe.each(databaseKinds())("a secret never leaves the process (%s)", (kind) 
     expect(textOf(resumedChunks)).toBe(Array.from({ length: 100 }, (_, index) => index + 1).join(" "));
     await read(third, "the third chat response");
     durableRuns.push(await settled(third.headers.get("x-execution-id")!, "completed"));
+  });
+
+  it("keeps a tool server's credential out of a durable run that calls its tools, with and without approval", async () => {
+    const conversationId = `secret-mcp-${kind}`;
+    const response = await chat({ id: conversationId, agentId: "durable-mcp", messages: [userMessage('use notes__lookup with {"query":"tea"}')] });
+    const executionId = response.headers.get("x-execution-id")!;
+    expect(textOf(chunksOf(parseSse(await read(response, "the durable MCP chat response"))))).toMatch(/^notes__lookup returned .*found tea/);
+    durableRuns.push(await settled(executionId, "completed"));
+
+    const asking = await chat({ id: `${conversationId}-approval`, agentId: "durable-mcp", messages: [userMessage('use notes__record with {"note":"n"}')] });
+    const askingId = asking.headers.get("x-execution-id")!;
+    await read(asking, "the durable MCP approval request");
+    const [pending] = (await settled(askingId, "suspended")).pendingApprovals;
+    const decided = await harness.request(`/api/executions/${askingId}/approvals/${pending!.toolCallId}`, { json: { approved: true } });
+    await read(decided, "the approval answer");
+    durableRuns.push(await settled(askingId, "completed"));
+    await read(await harness.request(`/api/executions/${askingId}/stream`), "the durable MCP replay");
+    // The server got the credential (it refuses any other), and ran both calls.
+    expect(toolServer.rejected).toEqual([]);
+    expect([toolServer.calls("lookup"), toolServer.calls("record")]).toEqual([1, 1]);
   });
 
   it("keeps secrets out of a classic run and its replay", async () => {
@@ -296,7 +329,7 @@ describe.each(databaseKinds())("a secret never leaves the process (%s)", (kind) 
   });
 
   it("keeps secrets out of the Workflow SDK's stored runs, steps, events and streams", async () => {
-    expect(durableRuns.length).toBe(3);
+    expect(durableRuns.length).toBe(5);
     let everything: string;
     if (kind === "postgres") {
       const { db } = harness.database.handle;

@@ -84,6 +84,7 @@ describe.each(databaseKinds())("runOnce on %s", (kind) => {
       logger: createLogger({ level: "silent" }),
       now: () => new Date(),
       redact: (text) => text,
+      toolServers: { credentials: createCredentialStore(new Map()), timeoutMs: 5_000, redact: (text) => text },
     });
     await repositories.conversations.ensure({ id: "c-once", ownerId: "local", agentId: "assistant", title: "once" });
   });

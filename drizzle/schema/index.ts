@@ -5,3 +5,4 @@ export * from "./workflow-executions";
 export * from "./tool-approvals";
 export * from "./outbox";
 export * from "./tool-servers";
+export * from "./tool-calls";

@@ -2,7 +2,15 @@ import { tool, zodSchema, type Schema, type ToolSet } from "ai";
 import { z } from "zod";
 import type { OutboxRepository } from "../db/repositories/outbox";
 import { InvalidInputError } from "../errors";
-import { openServerTools, parseServerToolReference, type ToolServerAccess } from "./mcp";
+import {
+  modelToolName,
+  openServerTools,
+  parseServerToolReference,
+  recordedToolSet,
+  type RecordedServerTools,
+  type ToolServerAccess,
+  unavailableToolSet,
+} from "./mcp";
 
 /** What a tool may use while it runs; built by the runner, never serialised. */
 export interface ToolContext {
@@ -94,17 +102,35 @@ export interface AgentTools {
 }
 
 /**
+ * Where a turn's MCP tools come from: live sessions for the turn (classic runs), or the list a durable
+ * run recorded when it started, whose calls the workflow makes in steps of their own.
+ */
+export type ServerToolSource = { access: ToolServerAccess } | { recorded: RecordedServerTools };
+
+/** Stand-ins for explicitly named MCP tools when the turn has no source for them. */
+function unofferedToolSet(entries: readonly string[]) {
+  const names = entries.flatMap((entry) => {
+    const reference = parseServerToolReference(entry);
+    return reference && reference.toolName !== "*" ? [modelToolName(reference.serverId, reference.toolName)] : [];
+  });
+  return unavailableToolSet(names.map((name) => ({ name, reason: `${name} was not offered when this run started` })));
+}
+
+/**
  * The AI SDK tools an agent's `tools` name for one turn: built-in tools, and MCP tools
- * (`"<serverId>:<toolName>"`, `"<serverId>:*"`) through one MCP session per server. Without `toolServers`
- * (durable runs, for now) a named MCP tool answers every call with a tool error instead.
+ * (`"<serverId>:<toolName>"`, `"<serverId>:*"`) from `servers`.
  */
 export async function openAgentTools(
   names: readonly string[],
   context: Omit<ToolContext, "toolCallId">,
-  toolServers?: ToolServerAccess,
+  servers?: ServerToolSource,
 ): Promise<AgentTools> {
   const builtIn = names.filter((name) => parseServerToolReference(name) === undefined);
   const tools = buildToolSet(builtIn, context);
-  const servers = await openServerTools(names, toolServers);
-  return { tools: { ...servers.tools, ...tools }, close: servers.close };
+  if (servers && "access" in servers) {
+    const opened = await openServerTools(names, servers.access);
+    return { tools: { ...opened.tools, ...tools }, close: opened.close };
+  }
+  const serverTools = servers ? recordedToolSet(servers.recorded) : unofferedToolSet(names);
+  return { tools: { ...serverTools, ...tools }, close: async () => {} };
 }

@@ -9,7 +9,7 @@ import {
 import type { AgentRow } from "../../drizzle/schema";
 import { resolveModel, type ModelSettings } from "../agents/models";
 import { isToolCallFailure, type ToolServerSettings } from "../agents/mcp";
-import { openAgentTools, type AgentTools } from "../agents/tools";
+import { openAgentTools, type AgentTools, type ServerToolSource } from "../agents/tools";
 import type { Repositories } from "../db/repositories";
 import type { ApprovalRequest } from "../db/repositories/approvals";
 import type { Logger } from "../logger";
@@ -32,7 +32,7 @@ export interface TurnServices {
   now: () => Date;
   /** Masks credential values in text that leaves the process (stored errors). */
   redact: (text: string) => string;
-  /** How turns reach MCP tool servers; absent where MCP tools are not supported yet (durable runs). */
+  /** How turns reach MCP tool servers. */
   toolServers?: ToolServerSettings;
 }
 
@@ -73,6 +73,8 @@ export function streamAgentTurn(input: {
   maxRetries: number;
   /** The id of the message the turn starts, when it must not change between attempts (a random one else). */
   messageId?: string;
+  /** Where the agent's MCP tools come from (without it, MCP tools the agent names answer that they are not offered). */
+  servers?: ServerToolSource;
 }): { chunks: AsyncIterable<UIMessageChunk>; summary: TurnSummary } {
   const { agent, services } = input;
   const summary: TurnSummary = { approvals: [] };
@@ -84,11 +86,7 @@ export function streamAgentTurn(input: {
       agentTools = await openAgentTools(
         agent.tools,
         { executionId: input.executionId, outbox: services.repositories.outbox, now: services.now },
-        services.toolServers && {
-          repository: services.repositories.toolServers,
-          settings: { ...services.toolServers, logger: input.logger },
-          abortSignal: input.abortSignal,
-        },
+        input.servers,
       );
       const { tools } = agentTools;
       const result = streamText({

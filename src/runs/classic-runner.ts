@@ -46,6 +46,13 @@ export function createClassicRunner(dependencies: ClassicRunnerDependencies) {
       logger: log,
       maxRetries: dependencies.modelRetries.retries,
       abortSignal: controller.signal,
+      servers: dependencies.toolServers && {
+        access: {
+          repository: dependencies.repositories.toolServers,
+          settings: { ...dependencies.toolServers, logger: log },
+          abortSignal: controller.signal,
+        },
+      },
     });
     let sinceYield = 0;
     for await (const chunk of turn.chunks) {

@@ -83,6 +83,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
   const durable = createDurableRunner({
     executions: repositories.executions,
     approvalTimeoutMs: dependencies.approvalTimeoutMs,
+    maxSteps: dependencies.maxSteps,
     logger,
   });
   /** Waits (briefly) for this process's workflow runtime while it starts, rather than refusing at once. */
@@ -178,7 +179,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
       ownerId: input.ownerId,
       metadata: { model: input.agent.model, round: 0 },
     });
-    const execution = await durable.start(created);
+    const execution = await durable.start(created, input.agent);
     return { execution, events: durable.openRound(execution, 0) };
   }
 

@@ -11,7 +11,8 @@ import { z } from "zod";
  * A real MCP server for tests, on a free loopback port: Streamable HTTP at `/mcp` (one session per
  * client) and the legacy SSE transport at `/sse`. Every request must carry `Authorization: Bearer <token>`.
  * Tools: `lookup` (read-only), `record` (a side effect, not idempotent), `explode` (answers an error),
- * `hang` (never answers until the call is cancelled or the server stops).
+ * `hang` (never answers until the call is cancelled or the server stops). With `slowMs`, also two that
+ * answer after that long: `slow_record` (a side effect, not idempotent) and `slow_touch` (idempotent).
  */
 export interface TestMcpServer {
   /** The Streamable HTTP endpoint. */
@@ -36,7 +37,7 @@ async function readBody(request: IncomingMessage): Promise<unknown> {
   return text === "" ? undefined : JSON.parse(text);
 }
 
-export async function startTestMcpServer(options: { token: string }): Promise<TestMcpServer> {
+export async function startTestMcpServer(options: { token: string; slowMs?: number }): Promise<TestMcpServer> {
   const counts = new Map<string, unknown[]>();
   const sessions = { opened: 0, closed: 0, open: () => sessions.opened - sessions.closed };
   const rejected: string[] = [];
@@ -87,6 +88,22 @@ export async function startTestMcpServer(options: { token: string }): Promise<Te
         return { content: [{ type: "text", text: "too late" }] };
       },
     );
+    const { slowMs } = options;
+    for (const [name, idempotentHint] of slowMs === undefined ? [] : ([["slow_record", false], ["slow_touch", true]] as const)) {
+      server.registerTool(
+        name,
+        {
+          description: `Answers after ${slowMs} ms (${idempotentHint ? "idempotent" : "a side effect"}).`,
+          inputSchema: { note: z.string() },
+          annotations: { readOnlyHint: false, idempotentHint },
+        },
+        async ({ note }) => {
+          count(name, { note });
+          await new Promise((resolve) => setTimeout(resolve, slowMs));
+          return { content: [{ type: "text", text: `${name} done: ${note}` }] };
+        },
+      );
+    }
     return server;
   }
 

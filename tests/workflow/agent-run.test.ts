@@ -163,6 +163,7 @@ describe("the agentRun workflow, in-process", () => {
       logger: createLogger({ level: "silent" }),
       now: () => new Date(),
       redact: (text) => text,
+      toolServers: { credentials: createCredentialStore(new Map()), timeoutMs: 5_000, redact: (text) => text },
     });
   });
   afterAll(async () => {

@@ -1,18 +1,19 @@
 import { getWorkflowMetadata, getWritable, sleep } from "workflow";
+import type { RecordedServerTools } from "../../src/agents/mcp";
 import type { RoundEnvelope } from "../../src/runs/durable/rounds";
 import { approvalToken, roundNamespace } from "../../src/runs/durable/rounds";
+import type { ServerCall } from "../../src/runs/durable/server-tool-calls";
+import type { AgentRunInput } from "../../src/runs/durable/workflow-input";
 import { approvalHook } from "./hooks/approval";
 import { closeRound } from "./steps/close-round";
 import { expireUndecided, readDecided } from "./steps/decisions";
+import { recordRunServerTools } from "./steps/record-server-tools";
 import { recordStatus } from "./steps/record-status";
 import { runApprovedTools } from "./steps/run-approved-tools";
 import { runModelRound } from "./steps/run-model-round";
+import { runServerTool } from "./steps/run-server-tool";
 
-/** The workflow's input: ids and settings only, never a secret. */
-export interface AgentRunInput {
-  executionId: string;
-  approvalTimeoutMs: number;
-}
+export type { AgentRunInput };
 
 const roundStream = (round: number) => getWritable<RoundEnvelope>({ namespace: roundNamespace(round) });
 
@@ -41,19 +42,42 @@ async function waitForDecisions(executionId: string, toolCallIds: string[], time
 }
 
 /**
+ * Runs MCP tool calls one after another, each in a step of its own (at most once each; see runServerTool).
+ * Answers false when the run was ended meanwhile (a cancel) and must stop.
+ */
+async function runServerCalls(
+  executionId: string,
+  round: number,
+  calls: readonly ServerCall[],
+  serverTools: RecordedServerTools | undefined,
+): Promise<boolean> {
+  for (const call of calls) {
+    const tool = serverTools?.tools.find((candidate) => candidate.name === call.toolName);
+    const { status } = await runServerTool({ executionId, round, call, ...(tool ? { tool } : {}) }, roundStream(round));
+    if (status !== "running") return false;
+  }
+  return true;
+}
+
+/**
  * A durable agent run: model round → (tool calls waiting for approval → wait → run them) → next model
  * round … until the model answers without asking. Each round streams to its own namespace (`r0`, `r1`,
- * …); the execution row records every status. Step order is replayed on recovery: keep it deterministic.
+ * …); the execution row records every status. MCP tool calls that need no approval continue the same
+ * round: the workflow runs them, then asks the model again. Step order is replayed on recovery: keep it
+ * deterministic.
  */
 export async function agentRun(input: AgentRunInput): Promise<void> {
   "use workflow";
   const { executionId } = input;
   const { workflowRunId } = getWorkflowMetadata();
+  const maxSteps = input.maxSteps ?? Number.POSITIVE_INFINITY;
   let round = 0;
   try {
     if ((await recordStatus(executionId, { status: "running", workflowRunId })) !== "running") return;
+    const serverTools = input.usesToolServers ? await recordRunServerTools(executionId) : undefined;
+    let step = 0;
     for (;;) {
-      const result = await runModelRound({ executionId, round }, roundStream(round));
+      const result = await runModelRound({ executionId, round, step, ...(serverTools ? { serverTools } : {}) }, roundStream(round));
       if (result.outcome === "cancelled") return;
       if (result.outcome === "failed") {
         await recordStatus(executionId, { status: "failed", error: result.error ?? "the model failed" });
@@ -63,6 +87,17 @@ export async function agentRun(input: AgentRunInput): Promise<void> {
         await recordStatus(executionId, { status: "completed" });
         return;
       }
+      if (result.outcome === "tools") {
+        if (!(await runServerCalls(executionId, round, result.serverCalls ?? [], serverTools))) return;
+        step += 1;
+        // As a classic turn stops after its step limit: the tools answered, the model is not asked again.
+        if (step >= maxSteps) {
+          await closeRound(roundStream(round), round, "completed", { finish: true });
+          await recordStatus(executionId, { status: "completed" });
+          return;
+        }
+        continue;
+      }
       const suspended = await recordStatus(executionId, {
         status: "suspended",
         metadata: { round, pendingToolCallIds: result.toolCallIds },
@@ -70,8 +105,11 @@ export async function agentRun(input: AgentRunInput): Promise<void> {
       if (suspended !== "suspended") return;
       await waitForDecisions(executionId, result.toolCallIds, input.approvalTimeoutMs);
       round += 1;
+      step = 1;
       const tools = await runApprovedTools({ executionId, round, toolCallIds: result.toolCallIds }, roundStream(round));
       if (tools.status !== "running") return;
+      const calls = [...(tools.serverCalls ?? []), ...(result.serverCalls ?? [])];
+      if (!(await runServerCalls(executionId, round, calls, serverTools))) return;
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -10,4 +10,6 @@ export {
 export { isToolCallFailure, ToolCallFailure, ToolServerUnavailable, type ToolServerProblem } from "./errors";
 export { CREDENTIAL_NAME, HEADER_NAME, headerViews, missingCredentials, RESERVED_HEADERS, type HeaderView } from "./headers";
 export { isToolServerId, MCP_TOOL_NAME, modelToolName, parseServerToolReference, TOOL_SERVER_ID_MAX } from "./names";
-export { openServerTools, type OpenedServerTools, type ToolServerAccess } from "./turn-tools";
+export { callRecordedTool, recordedToolSet, recordServerTools, type RecordedServerTools, type RecordedTool } from "./recorded-tools";
+export { unavailableToolSet, type UnavailableTool } from "./server-tools";
+export { namesServerTools, openServerTools, type OpenedServerTools, type ToolServerAccess } from "./turn-tools";

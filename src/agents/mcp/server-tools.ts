@@ -7,7 +7,7 @@ import { ToolCallFailure } from "./errors";
 import { modelToolName } from "./names";
 
 /** A tool's listed input schema, as the model is given it. */
-function inputSchemaOf(definition: McpToolDefinition) {
+export function inputSchemaOf(definition: McpToolDefinition) {
   return jsonSchema<Record<string, unknown>>({
     ...definition.inputSchema,
     properties: definition.inputSchema.properties ?? {},
@@ -63,59 +63,75 @@ async function withinTimeout<T>(
 }
 
 /**
- * AI SDK tools, named `<serverId>__<toolName>`, for the listed tools of one connected server that
- * `wanted` selects. Each call goes through the connection; an error result, a failed call or a timeout
- * is thrown as a ToolCallFailure (redacted), which the model receives as a tool error.
+ * Calls one listed tool of a connected server within `timeoutMs` (cut short by `abortSignal` too) and
+ * answers what the model sees of its result. An error result, a failed call or a timeout is thrown as a
+ * ToolCallFailure (redacted), which the model receives as a tool error; an abort stays an abort.
  */
-export function serverToolSet(
+export async function callServerTool(
   connection: ToolServerConnection,
-  definitions: readonly McpToolDefinition[],
-  wanted: (toolName: string) => boolean,
-  timeoutMs: number,
-): ToolSet {
-  const { server } = connection;
-  const selected = definitions.filter((definition) => wanted(definition.name));
-  const calls = connection.client.toolsFromDefinitions({ tools: selected });
+  definition: McpToolDefinition,
+  input: unknown,
+  options: { toolCallId: string; timeoutMs: number; abortSignal?: AbortSignal },
+): Promise<unknown> {
+  const name = modelToolName(connection.server.id, definition.name);
+  const call = connection.client.toolsFromDefinitions({ tools: [definition] })[definition.name]!;
+  let result: CallToolResult;
+  try {
+    result = (await withinTimeout(
+      async (signal) => call.execute(input, { toolCallId: options.toolCallId, messages: [], abortSignal: signal }),
+      options.timeoutMs,
+      () => `${name} timed out after ${options.timeoutMs} ms`,
+      options.abortSignal,
+    )) as CallToolResult;
+  } catch (error) {
+    if (options.abortSignal?.aborted) throw error;
+    if (error instanceof ToolCallFailure) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ToolCallFailure(connection.redact(`${name} failed: ${message}`));
+  }
+  if (result.isError) throw new ToolCallFailure(connection.redact(`${name} returned an error: ${errorTextOf(result)}`));
+  return outputOf(result);
+}
+
+/** What the model is told of a listed tool, and whether a call waits for a person. */
+export function modelToolOf(server: Pick<ToolServerRow, "id" | "approvals">, definition: McpToolDefinition) {
+  return {
+    name: modelToolName(server.id, definition.name),
+    description: definition.description ?? definition.title ?? definition.name,
+    needsApproval: needsApproval(approvalOf(server.approvals, definition.name), definition.annotations),
+  };
+}
+
+/** AI SDK tools, named `<serverId>__<toolName>`, for listed tools of one connected server; each call goes through the connection. */
+export function serverToolSet(connection: ToolServerConnection, definitions: readonly McpToolDefinition[], timeoutMs: number): ToolSet {
   const tools: ToolSet = {};
-  for (const definition of selected) {
-    const name = modelToolName(server.id, definition.name);
-    const call = calls[definition.name]!;
+  for (const definition of definitions) {
+    const { name, description, needsApproval } = modelToolOf(connection.server, definition);
     tools[name] = tool({
-      description: definition.description ?? definition.title ?? definition.name,
+      description,
       inputSchema: inputSchemaOf(definition),
-      needsApproval: needsApproval(approvalOf(server.approvals, definition.name), definition.annotations),
-      execute: async (input, { toolCallId, abortSignal }) => {
-        let result: CallToolResult;
-        try {
-          result = (await withinTimeout(
-            async (signal) => call.execute(input, { toolCallId, messages: [], abortSignal: signal }),
-            timeoutMs,
-            () => `${name} timed out after ${timeoutMs} ms`,
-            abortSignal,
-          )) as CallToolResult;
-        } catch (error) {
-          if (abortSignal?.aborted) throw error;
-          if (error instanceof ToolCallFailure) throw error;
-          const message = error instanceof Error ? error.message : String(error);
-          throw new ToolCallFailure(connection.redact(`${name} failed: ${message}`));
-        }
-        if (result.isError) throw new ToolCallFailure(connection.redact(`${name} returned an error: ${errorTextOf(result)}`));
-        return outputOf(result);
-      },
+      needsApproval,
+      execute: (input, { toolCallId, abortSignal }) => callServerTool(connection, definition, input, { toolCallId, timeoutMs, abortSignal }),
     }) as Tool;
   }
   return tools;
 }
 
+/** A tool that cannot be offered (server missing or down, tool not listed), and why. */
+export interface UnavailableTool {
+  /** The model's name for it. */
+  name: string;
+  reason: string;
+}
+
 /**
- * Stand-ins for tools that cannot be offered (server missing or down, tool not listed, MCP unavailable
- * here): the model may still call the name it was told about, and gets `reason` as the tool error. They
- * need no approval: calling them does nothing.
+ * Stand-ins for tools that cannot be offered: the model may still call the name it was told about, and
+ * gets the reason as the tool error. They need no approval: calling them does nothing.
  */
-export function unavailableToolSet(server: Pick<ToolServerRow, "id">, toolNames: readonly string[], reason: string): ToolSet {
+export function unavailableToolSet(unavailable: readonly UnavailableTool[]): ToolSet {
   const tools: ToolSet = {};
-  for (const toolName of toolNames) {
-    tools[modelToolName(server.id, toolName)] = tool({
+  for (const { name, reason } of unavailable) {
+    tools[name] = tool({
       description: `Unavailable: ${reason}`,
       inputSchema: jsonSchema<Record<string, unknown>>({ type: "object", additionalProperties: true }),
       needsApproval: false,

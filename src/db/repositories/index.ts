@@ -5,6 +5,7 @@ import { createConversationRepository } from "./conversations";
 import { createExecutionRepository } from "./executions";
 import { createMessageRepository } from "./messages";
 import { createOutboxRepository } from "./outbox";
+import { createToolCallRepository } from "./tool-calls";
 import { createToolServerRepository } from "./tool-servers";
 
 /**
@@ -20,6 +21,7 @@ export function createRepositories(db: Database, options: { singleProcess?: bool
     approvals: createApprovalRepository(db),
     outbox: createOutboxRepository(db),
     toolServers: createToolServerRepository(db),
+    toolCalls: createToolCallRepository(db),
   };
 }
 

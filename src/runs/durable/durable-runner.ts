@@ -1,12 +1,14 @@
 import { resumeHook, start, getRun } from "workflow/api";
 import { HookNotFoundError } from "workflow/errors";
-import type { ExecutionRow } from "../../../drizzle/schema";
+import type { AgentRow, ExecutionRow } from "../../../drizzle/schema";
+import { namesServerTools } from "../../agents/mcp";
 import type { ExecutionRepository } from "../../db/repositories/executions";
 import type { Logger } from "../../logger";
 import type { StreamEvent } from "../../streams/types";
 import { parseDurableOffset, readCurrentRound, readWholeRun } from "./reader";
 import { approvalToken } from "./rounds";
 import { AGENT_RUN_WORKFLOW_ID } from "./runtime";
+import type { AgentRunInput } from "./workflow-input";
 
 /** The round a durable execution is in (`metadata.round`, set by the workflow). */
 export function currentRound(execution: ExecutionRow): number {
@@ -21,16 +23,21 @@ export function currentRound(execution: ExecutionRow): number {
 export function createDurableRunner(dependencies: {
   executions: ExecutionRepository;
   approvalTimeoutMs: number;
+  maxSteps: number;
   logger: Logger;
 }) {
   const { executions, logger } = dependencies;
 
   return {
     /** Starts the workflow for an execution row that already exists; records its run id. */
-    async start(execution: ExecutionRow): Promise<ExecutionRow> {
-      const run = await start({ workflowId: AGENT_RUN_WORKFLOW_ID }, [
-        { executionId: execution.id, approvalTimeoutMs: dependencies.approvalTimeoutMs },
-      ]);
+    async start(execution: ExecutionRow, agent: Pick<AgentRow, "tools">): Promise<ExecutionRow> {
+      const input: AgentRunInput = {
+        executionId: execution.id,
+        approvalTimeoutMs: dependencies.approvalTimeoutMs,
+        maxSteps: dependencies.maxSteps,
+        usesToolServers: namesServerTools(agent.tools),
+      };
+      const run = await start({ workflowId: AGENT_RUN_WORKFLOW_ID }, [input]);
       logger.info({ executionId: execution.id, workflowRunId: run.runId, mode: "durable" }, "run started");
       return executions.setWorkflowRunId(execution.id, run.runId);
     },

@@ -1,4 +1,5 @@
 import type { RetryBudget } from "../agent-turn";
+import type { ToolServerSettings } from "../../agents/mcp";
 import type { ModelSettings } from "../../agents/models";
 import type { NamedLocks } from "../../db/locks";
 import type { Repositories } from "../../db/repositories";
@@ -22,6 +23,8 @@ export interface StepServices {
   logger: Logger;
   now: () => Date;
   redact: (text: string) => string;
+  /** How steps reach MCP tool servers (credentials resolved by reference, in the step). */
+  toolServers: ToolServerSettings;
 }
 
 const KEY = Symbol.for("tether.step-services");

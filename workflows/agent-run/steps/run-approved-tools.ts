@@ -1,19 +1,27 @@
 import { isToolUIPart, type UIMessage } from "ai";
 import type { ExecutionStatus } from "../../../drizzle/schema";
 import { getStepMetadata, getWorkflowMetadata } from "workflow";
-import { toolDefinition } from "../../../src/agents/tools";
+import { isToolName, toolDefinition } from "../../../src/agents/tools";
 import { createRoundWriter } from "../../../src/runs/durable/round-writer";
 import { attemptKey, type RoundEnvelope } from "../../../src/runs/durable/rounds";
 import { runOnce } from "../../../src/runs/durable/run-once";
 import { UNBOUNDED_RETRIES } from "../../../src/runs/durable/retry-limits";
+import type { ServerCall } from "../../../src/runs/durable/server-tool-calls";
 import { withStepRetries } from "../../../src/runs/durable/step-retries";
 import { stepServices } from "../../../src/runs/durable/step-services";
 
 type Part = UIMessage["parts"][number];
 
+export interface ApprovedToolsResult {
+  status: ExecutionStatus;
+  /** Approved MCP tool calls, left for the workflow to run each in a step of its own. */
+  serverCalls?: ServerCall[];
+}
+
 /**
  * Marks the execution running again in its next round, runs the decided tool calls of the last round and
- * starts the next round's stream with their results. Idempotent by tool call id: a tool with a side
+ * starts the next round's stream with their results (approved MCP tool calls are answered for the workflow
+ * to run in steps of their own). Idempotent by tool call id: a built-in tool with a side
  * effect keys it on the id (the outbox keeps one row per id), so a retry or a crash restart never repeats
  * it. Leaves the round open for the model step. Answers the status: anything but `running` (a cancel
  * that came first) means the run must stop.
@@ -21,7 +29,7 @@ type Part = UIMessage["parts"][number];
 export async function runApprovedTools(
   input: { executionId: string; round: number; toolCallIds: string[] },
   writable: WritableStream<RoundEnvelope>,
-): Promise<{ status: ExecutionStatus }> {
+): Promise<ApprovedToolsResult> {
   "use step";
   const { stepId, attempt } = getStepMetadata();
   return withStepRetries(() => runOnce(input.executionId, stepId, async () => ({ result: await approvedTools(input, writable, { stepId, attempt }) })));
@@ -32,7 +40,7 @@ async function approvedTools(
   input: { executionId: string; round: number; toolCallIds: string[] },
   writable: WritableStream<RoundEnvelope>,
   { stepId, attempt }: { stepId: string; attempt: number },
-): Promise<{ status: ExecutionStatus }> {
+): Promise<ApprovedToolsResult> {
   const services = stepServices();
   const { repositories } = services;
   const resumed = await repositories.executions.tryUpdateStatus(input.executionId, {
@@ -52,12 +60,17 @@ async function approvedTools(
   const writer = createRoundWriter(writable, { stepId, attempt }, { workflowRunId: getWorkflowMetadata().workflowRunId, round: input.round });
   await writer.write({ type: "start", messageId: message.id });
   const results = new Map<string, Partial<Part>>();
+  const serverCalls: ServerCall[] = [];
   for (const approval of approvals) {
     const answer = { approved: approval.status === "approved", ...(approval.reason ? { reason: approval.reason } : {}) };
     if (!answer.approved) {
       // Left as an answered request: the model step's AI SDK reports the denial to the client and to the
       // model (as an execution-denied result), exactly as in classic mode.
       results.set(approval.toolCallId, { state: "approval-responded", approval: answer } as Partial<Part>);
+      continue;
+    }
+    if (!isToolName(approval.toolName)) {
+      serverCalls.push({ toolCallId: approval.toolCallId, toolName: approval.toolName });
       continue;
     }
     try {
@@ -85,5 +98,5 @@ async function approvedTools(
     return { ...part, ...result, ...(approval ? { approval } : {}) } as Part;
   });
   await repositories.messages.upsert(execution.conversationId, { ...message, parts });
-  return { status: "running" };
+  return { status: "running", serverCalls };
 }

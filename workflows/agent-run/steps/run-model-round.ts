@@ -2,20 +2,34 @@ import type { UIMessageChunk } from "ai";
 import { FatalError, getStepMetadata, getWorkflowMetadata } from "workflow";
 import { isTerminal } from "../../../src/db/repositories/executions";
 import { outcomeOf, persistTurn, streamAgentTurn, type TurnOutcome } from "../../../src/runs/agent-turn";
+import type { RecordedServerTools } from "../../../src/agents/mcp";
 import { createRoundWriter } from "../../../src/runs/durable/round-writer";
 import { attemptKey, turnMessageId, type RoundEnvelope } from "../../../src/runs/durable/rounds";
 import { runOnce, type StepFinish } from "../../../src/runs/durable/run-once";
 import { UNBOUNDED_RETRIES } from "../../../src/runs/durable/retry-limits";
+import { pendingServerCalls, type ServerCall } from "../../../src/runs/durable/server-tool-calls";
 import { retryOrFail, withStepRetries } from "../../../src/runs/durable/step-retries";
 import { stepServices } from "../../../src/runs/durable/step-services";
 import { createTerminalChunk } from "../../../src/streams/terminal-chunk";
 
 const CANCEL_CHECK_MS = 250;
 
+export interface ModelRoundInput {
+  executionId: string;
+  round: number;
+  /** Model steps of this round before this one (each followed by MCP tool calls the workflow ran). */
+  step?: number;
+  /** The MCP tools the run recorded when it started. */
+  serverTools?: RecordedServerTools;
+}
+
 export interface ModelRoundResult {
-  outcome: TurnOutcome | "cancelled";
+  /** `tools`: the model called MCP tools that need no approval; the round goes on once they ran. */
+  outcome: TurnOutcome | "cancelled" | "tools";
   /** Tool calls waiting for a person (outcome `suspended`). */
   toolCallIds: string[];
+  /** MCP tool calls the workflow runs, each in a step of its own (without approval; after it, when suspended). */
+  serverCalls?: ServerCall[];
   error?: string;
 }
 
@@ -27,7 +41,7 @@ export interface ModelRoundResult {
  * chunks. A second delivery while the first still runs waits for it and answers its result (see runOnce).
  */
 export async function runModelRound(
-  input: { executionId: string; round: number },
+  input: ModelRoundInput,
   writable: WritableStream<RoundEnvelope>,
 ): Promise<ModelRoundResult> {
   "use step";
@@ -37,7 +51,7 @@ export async function runModelRound(
 runModelRound.maxRetries = UNBOUNDED_RETRIES;
 
 async function modelRound(
-  input: { executionId: string; round: number },
+  input: ModelRoundInput,
   writable: WritableStream<RoundEnvelope>,
   { stepId, attempt }: { stepId: string; attempt: number },
 ): Promise<StepFinish<ModelRoundResult>> {
@@ -73,18 +87,22 @@ async function modelRound(
     services,
     logger,
     abortSignal: cancelled.signal,
-    // After an approval the tool step has already started this message in the round.
-    sendStart: input.round === 0,
+    // After an approval or an MCP tool call an earlier step has already started this message.
+    sendStart: input.round === 0 && (input.step ?? 0) === 0,
     // The step is the unit of retry: each attempt is recorded and shown in the run's timeline.
     maxRetries: 0,
     messageId: turnMessageId(execution.id),
+    ...(input.serverTools ? { servers: { recorded: input.serverTools } } : {}),
   });
   // From the model's error on, chunks wait until it is known whether this attempt is retried: a retry
   // must not have shown readers an error it then takes back.
   const held: UIMessageChunk[] = [];
+  // The message is not finished while MCP tool calls the workflow runs are still to be answered.
+  let finish: UIMessageChunk | undefined;
   try {
     for await (const chunk of turn.chunks) {
-      if (chunk.type === "error" || held.length > 0) held.push(chunk);
+      if (chunk.type === "finish") finish = chunk;
+      else if (chunk.type === "error" || held.length > 0) held.push(chunk);
       else await writer.write(chunk);
     }
   } finally {
@@ -94,6 +112,7 @@ async function modelRound(
   // cut short reads the conversation as this attempt did.
   const commit = (inTransaction: typeof repositories) => persistTurn(inTransaction, execution, turn.summary);
   if (cancelled.signal.aborted) {
+    if (finish) await writer.write(finish);
     await writer.write(createTerminalChunk("cancelled"));
     await writer.close();
     return { result: { outcome: "cancelled", toolCallIds: [] }, commit };
@@ -111,15 +130,17 @@ async function modelRound(
     }
   }
   for (const chunk of held) await writer.write(chunk);
-  const outcome = outcomeOf(turn.summary);
+  const serverCalls = turn.summary.failure === undefined ? pendingServerCalls(turn.summary.responseMessage, input.serverTools) : [];
+  const toolCallIds = turn.summary.approvals.map((approval) => approval.toolCallId);
+  const turnOutcome = outcomeOf(turn.summary);
+  const outcome = turnOutcome === "completed" && serverCalls.length > 0 ? "tools" : turnOutcome;
+  const error = turn.summary.failure === undefined ? {} : { error: turn.summary.failure };
+  if (outcome === "tools") {
+    await writer.release();
+    return { result: { outcome, toolCallIds, serverCalls }, commit };
+  }
+  if (finish) await writer.write(finish);
   await writer.write(createTerminalChunk(outcome));
   await writer.close();
-  return {
-    result: {
-      outcome,
-      toolCallIds: turn.summary.approvals.map((approval) => approval.toolCallId),
-      ...(turn.summary.failure === undefined ? {} : { error: turn.summary.failure }),
-    },
-    commit,
-  };
+  return { result: { outcome, toolCallIds, serverCalls, ...error }, commit };
 }

@@ -1,0 +1,143 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createChatClient, ofType } from "./support/chat-client";
+import { databaseKinds } from "./support/database";
+import { startLoggedTether, type LoggedTether } from "./support/logged-tether";
+import { startTestMcpServer, type TestMcpServer } from "./support/mcp-server";
+import { eventually, textOf } from "./support/tether";
+
+// Random per run: finding it anywhere Tether writes means Tether handed it on.
+const TOKEN = `mcp-secret-${randomBytes(12).toString("hex")}`;
+
+describe.each(databaseKinds())("MCP tools in durable runs on %s", (kind) => {
+  let harness: LoggedTether;
+  let mcp: TestMcpServer;
+  let flaky: TestMcpServer;
+  const { seen, request, execution, settled, say, answerInMessage, streamChunks } = createChatClient(() => harness.baseUrl, {
+    settleMs: 20_000,
+  });
+  /** The run's replay: the whole run, each chunk once. */
+  const replayOf = (executionId: string) => streamChunks(`/api/executions/${executionId}/stream`);
+
+  beforeAll(async () => {
+    mcp = await startTestMcpServer({ token: TOKEN });
+    flaky = await startTestMcpServer({ token: TOKEN });
+    harness = await startLoggedTether(kind, {
+      TETHER_CREDENTIAL_NOTES_TOKEN: TOKEN,
+      TETHER_TOOL_TIMEOUT: "2s",
+      TETHER_APPROVAL_TIMEOUT: "60s",
+    });
+    const headers = { Authorization: { credential: "NOTES_TOKEN", prefix: "Bearer " } };
+    for (const [id, server] of [["notes", mcp], ["flaky", flaky]] as const) {
+      expect((await request("/api/tool-servers", { json: { id, name: id, url: server.url, headers } })).status).toBe(201);
+    }
+    const agents = [
+      { id: "noter", name: "Noter", model: "demo", tools: ["get_time", "notes:*"] },
+      { id: "stranded", name: "Stranded", model: "demo", tools: ["flaky:lookup"] },
+    ];
+    for (const agent of agents) {
+      expect((await request("/api/agents", { json: { ...agent, executionMode: "durable" } })).status).toBe(201);
+    }
+    await flaky.stop();
+  });
+  afterAll(async () => {
+    await harness?.dispose();
+    await mcp?.stop();
+  });
+
+  it("runs a read-only tool without approval in a step of its own; the chat response streams the whole turn", async () => {
+    const before = { calls: mcp.calls("lookup"), sessions: mcp.sessions.opened };
+    const { executionId, chunks } = await say("read-only", "noter", 'use notes__lookup with {"query":"tea"}');
+    expect(ofType(chunks, "tool-approval-request")).toEqual([]);
+    expect(ofType(chunks, "tool-input-available")).toEqual([
+      expect.objectContaining({ toolName: "notes__lookup", input: { query: "tea" } }),
+    ]);
+    const [output] = ofType(chunks, "tool-output-available");
+    expect(JSON.stringify(output!.output)).toContain("found tea");
+    expect(textOf(chunks)).toMatch(/^notes__lookup returned .*found tea/);
+    // One message, started once and finished once, although two model steps and a tool step wrote it.
+    expect(ofType(chunks, "start")).toHaveLength(1);
+    expect(ofType(chunks, "finish")).toHaveLength(1);
+    expect(chunks.at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "completed" } });
+    expect((await settled(executionId, "completed")).mode).toBe("durable");
+    expect(mcp.calls("lookup")).toBe(before.calls + 1);
+    expect(mcp.argumentsOf("lookup").at(-1)).toEqual({ query: "tea" });
+    // A session to list the tools when the run started, one for the call; both ended.
+    expect(mcp.sessions.opened).toBe(before.sessions + 2);
+    await eventually(async () => expect(mcp.sessions.open()).toBe(0));
+    expect(await replayOf(executionId)).toEqual(chunks);
+    expect(mcp.rejected).toEqual([]);
+  });
+
+  it("asks before a side-effect tool; approved through the endpoint, it runs exactly once in the same run", async () => {
+    const before = mcp.calls("record");
+    const { executionId, chunks } = await say("approve-endpoint", "noter", 'use notes__record with {"note":"buy milk"}');
+    expect(ofType(chunks, "tool-approval-request")).toHaveLength(1);
+    const suspended = await settled(executionId, "suspended");
+    const [pending] = suspended.pendingApprovals;
+    expect(pending).toMatchObject({ toolName: "notes__record", input: { note: "buy milk" } });
+    expect(mcp.calls("record")).toBe(before);
+
+    const decisions = await Promise.all(
+      [1, 2].map(() => request(`/api/executions/${executionId}/approvals/${pending!.toolCallId}`, { json: { approved: true } })),
+    );
+    expect(decisions.map((decision) => decision.status)).toEqual([200, 200]);
+    await settled(executionId, "completed");
+    const replay = await replayOf(executionId);
+    expect(ofType(replay, "tool-output-available")).toHaveLength(1);
+    expect(textOf(replay)).toMatch(/^notes__record returned .*recorded buy milk/);
+    expect(mcp.calls("record")).toBe(before + 1);
+    await eventually(async () => expect(mcp.sessions.open()).toBe(0));
+  });
+
+  it("approved in the message (as the AI SDK client answers), the side-effect tool runs exactly once", async () => {
+    const before = mcp.calls("record");
+    const first = await say("approve-message", "noter", 'use notes__record with {"note":"call mum"}');
+    expect(ofType(first.chunks, "tool-approval-request")).toHaveLength(1);
+    await settled(first.executionId, "suspended");
+    const second = await answerInMessage("approve-message", "noter", true);
+    expect(second.executionId).toBe(first.executionId);
+    expect(ofType(second.chunks, "tool-output-available")).toHaveLength(1);
+    expect(textOf(second.chunks)).toMatch(/^notes__record returned .*recorded call mum/);
+    await settled(first.executionId, "completed");
+    expect(mcp.calls("record")).toBe(before + 1);
+  });
+
+  it("denied, the side-effect tool never runs", async () => {
+    const before = mcp.calls("record");
+    const first = await say("deny", "noter", 'use notes__record with {"note":"sell house"}');
+    await settled(first.executionId, "suspended");
+    const second = await answerInMessage("deny", "noter", false);
+    expect(ofType(second.chunks, "tool-output-available")).toEqual([]);
+    expect(textOf(second.chunks)).toMatch(/^notes__record was denied/);
+    await settled(first.executionId, "completed");
+    expect(mcp.calls("record")).toBe(before);
+    expect(mcp.argumentsOf("record")).not.toContainEqual({ note: "sell house" });
+  });
+
+  it.each([
+    ["the call answers an error", "noter", "use notes__explode", /notes__explode returned an error: kaboom/],
+    ["the call times out (TETHER_TOOL_TIMEOUT)", "noter", "use notes__hang", /notes__hang timed out after 2000 ms/],
+    ["the server is down", "stranded", 'use flaky__lookup with {"query":"x"}', /cannot be reached/],
+  ])("gives the model a tool error when %s, and the run completes", async (_case, agentId, prompt, expected) => {
+    const { executionId, chunks } = await say(`error-${agentId}-${prompt.length}`, agentId, prompt);
+    const [failure] = ofType(chunks, "tool-output-error");
+    expect(failure!.errorText).toMatch(expected);
+    expect(ofType(chunks, "error")).toEqual([]);
+    expect(textOf(chunks)).toMatch(/failed: /);
+    expect((await settled(executionId, "completed")).error).toBeUndefined();
+  });
+
+  it("built-in tools keep working beside MCP tools", async () => {
+    const { executionId, chunks } = await say("built-in", "noter", "use get_time");
+    expect(textOf(chunks)).toMatch(/^get_time returned/);
+    await settled(executionId, "completed");
+  });
+
+  it("the credential never shows in an answer, a stream or a log line", () => {
+    expect(seen.length).toBeGreaterThan(20);
+    for (const text of seen) expect(text.includes(TOKEN), "an answer or stream holds the credential").toBe(false);
+    expect(harness.logLines.length).toBeGreaterThan(20);
+    for (const line of harness.logLines) expect(line.includes(TOKEN), "a log line holds the credential").toBe(false);
+  });
+});
