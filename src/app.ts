@@ -5,6 +5,7 @@ import { authentication, type AuthSettings } from "./http/auth";
 import { requestContext, type AppEnv } from "./http/context";
 import { errorResponse, handleError } from "./http/errors";
 import { jsonBodyGuard } from "./http/json-depth";
+import { untypedBodyAsJson } from "./http/untyped-json-body";
 import type { AppServices } from "./http/router";
 import { agentRoutes } from "./http/routes/agents";
 import { chatRoutes } from "./http/routes/chat";
@@ -53,6 +54,8 @@ export function createApp(options: AppOptions) {
         errorResponse(c, 413, "payload_too_large", `request body is larger than ${options.limits.bodyBytes} bytes`),
     }),
   );
+  // Before the JSON guard, so that it checks such bodies too (WorkflowChatTransport posts one).
+  app.use("/api/chat", untypedBodyAsJson());
   app.use("/api/*", jsonBodyGuard(options.limits.jsonDepth));
 
   const { services } = options;

@@ -232,6 +232,20 @@ export const OffsetQuerySchema = z.object({
   offset: z.string().max(100).optional().openapi({ description: "Resume after this event id" }),
 });
 
+export const ChatResumeQuerySchema = OffsetQuerySchema.extend({
+  startIndex: z
+    .string()
+    .regex(/^-?[0-9]{1,15}$/, "must be an integer")
+    .optional()
+    .openapi({
+      description:
+        "Resume at this chunk of the turn's stream, counted from its first chunk (WorkflowChatTransport's " +
+        "reconnect); negative: its last |n| chunks, and the answer carries `x-workflow-stream-tail-index`. " +
+        "Not together with an offset.",
+      example: "42",
+    }),
+});
+
 export const SSE_RESPONSE = {
   description: "AI SDK UI message stream (SSE); every event carries `id: <offset>`; ends with `data: [DONE]`",
   content: { "text/event-stream": { schema: z.string() } },

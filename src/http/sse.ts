@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { Admission } from "../runs/admission";
-import type { OpenedStream } from "../runs/service";
+import { InvalidInputError } from "../errors";
+import type { OpenedStream, ResumePosition } from "../runs/service";
 import { UI_MESSAGE_STREAM_HEADERS, toSseByteStream } from "../streams";
 import type { AppEnv } from "./context";
 import type { AppServices } from "./router";
@@ -10,10 +11,27 @@ export function requestedOffset(c: Context<AppEnv>, query: { offset?: string }):
   return c.req.header("last-event-id") || query.offset || undefined;
 }
 
+/**
+ * Where a chat resume starts: after an offset, or at WorkflowChatTransport's `?startIndex=` (validated as an
+ * integer by the route's query schema). Both at once could only disagree, so that is a 400.
+ */
+export function requestedPosition(
+  c: Context<AppEnv>,
+  query: { offset?: string; startIndex?: string },
+): ResumePosition | undefined {
+  const offset = requestedOffset(c, query);
+  if (query.startIndex === undefined) return offset === undefined ? undefined : { offset };
+  if (offset !== undefined) {
+    throw new InvalidInputError("startIndex", "give either an offset (Last-Event-ID or ?offset=) or ?startIndex=, not both");
+  }
+  return { chunkIndex: Number(query.startIndex) };
+}
+
 /** Serves a run's events as an AI SDK UI message stream with offsets as SSE ids. */
 export function sseResponse(
   opened: OpenedStream,
   options: { keepAliveMs?: number; signal?: AbortSignal; admission?: Admission } = {},
+  headers: Record<string, string> = {},
 ): Response {
   // Counted as open from here until the response ends, however it ends (see the open-streams limit).
   const onEnd = options.admission?.streamOpened();
@@ -24,6 +42,7 @@ export function sseResponse(
       "x-conversation-id": opened.execution.conversationId,
       "x-execution-id": opened.execution.id,
       "x-execution-mode": opened.execution.mode,
+      ...headers,
     },
   });
 }

@@ -8,7 +8,13 @@ import { isTerminal, newExecutionId } from "../db/repositories/executions";
 import { storedMessage } from "../db/repositories/messages";
 import { ConflictError, DomainError, GoneError, InvalidInputError, NotFoundError } from "../errors";
 import type { Logger } from "../logger";
-import type { ClassicStreamStore, StreamEvent } from "../streams";
+import {
+  readClassicFromChunk,
+  readFromChunk,
+  type ClassicStream,
+  type ClassicStreamStore,
+  type StreamEvent,
+} from "../streams";
 import { approvalAnswersIn, withDecisions, withPendingDenied, type ApprovalAnswer } from "./approval-parts";
 import { createClassicRunner } from "./classic-runner";
 import { createDurableRunner, currentRound } from "./durable/durable-runner";
@@ -49,7 +55,16 @@ export interface ChatRequest {
 export interface OpenedStream {
   execution: Pick<ExecutionRow, "id" | "conversationId" | "mode">;
   events: AsyncIterable<StreamEvent> & { cancel?: () => void };
+  /** Read from a negative chunk index: the index of the turn's last chunk when it was opened. */
+  tailIndex?: number;
 }
+
+/**
+ * Where a resumed turn starts: after an event's offset (`Last-Event-ID`, `?offset=`), or at a chunk index of
+ * the turn's stream (WorkflowChatTransport's `startIndex`: chunks counted from the turn's first; negative:
+ * the last |n|).
+ */
+export type ResumePosition = { offset: string } | { chunkIndex: number };
 
 export interface ExecutionDetails extends ExecutionRow {
   pendingApprovals: ToolApprovalRow[];
@@ -57,6 +72,12 @@ export interface ExecutionDetails extends ExecutionRow {
 
 const TITLE_LENGTH = 80;
 
+
+/** A classic turn's stream from where the client resumes it. */
+function readClassicTurn(stream: ClassicStream, from?: ResumePosition): Pick<OpenedStream, "events" | "tailIndex"> {
+  if (from && "chunkIndex" in from) return readClassicFromChunk(stream, from.chunkIndex);
+  return { events: stream.read(from?.offset) };
+}
 
 function titleOf(message: UIMessage): string {
   const text = message.parts.flatMap((part) => (part.type === "text" ? [part.text] : [])).join(" ");
@@ -453,17 +474,17 @@ export function createRunService(dependencies: RunServiceDependencies) {
       return { execution, events: buffer.read(after) };
     },
 
-    /** The turn streaming now in a conversation, or undefined when none is. */
+    /** The turn streaming now in a conversation (from `from`, else its start), or undefined when none is. */
     async openConversationStream(
       principal: Principal,
       conversationId: string,
-      after?: string,
+      from?: ResumePosition,
     ): Promise<OpenedStream | undefined> {
       const current = buffers.currentForConversation(conversationId);
       if (current?.status === "streaming" && current.ownerId !== undefined && canSee(principal, current.ownerId)) {
         // The conversation's turn is a classic run streaming in this process (a newer turn would have ended it).
         const execution = { id: current.executionId, conversationId, mode: "classic" as const };
-        return { execution, events: current.read(after) };
+        return { execution, ...readClassicTurn(current, from) };
       }
       await visibleConversation(principal, conversationId);
       const latest = await repositories.executions.latestForConversation(conversationId);
@@ -471,16 +492,20 @@ export function createRunService(dependencies: RunServiceDependencies) {
       // A turn that has ended is served only to a client that names where it was cut off (API v1.1);
       // without an offset the AI SDK expects 204 for "nothing to resume".
       const ended = latest.status !== "running";
-      if (ended && after === undefined) return undefined;
+      if (ended && from === undefined) return undefined;
       if (latest.mode === "durable") {
         await requireDurable();
         if (!latest.workflowRunId) return undefined;
-        return { execution: latest, events: durable.openTurn(latest, after) };
+        if (from && "chunkIndex" in from) {
+          // Counted on the whole turn as this reader yields it (r0, r1 … with superseded attempts left out).
+          return { execution: latest, ...(await readFromChunk(durable.openTurn(latest), from.chunkIndex, { live: !ended })) };
+        }
+        return { execution: latest, events: durable.openTurn(latest, from?.offset) };
       }
       const buffer = buffers.get(latest.id);
       if (ended && !buffer) throw new GoneError(`the stream of execution ${latest.id} has expired`);
       if (!buffer || (!ended && buffer.status !== "streaming")) return undefined;
-      return { execution: latest, events: buffer.read(after) };
+      return { execution: latest, ...readClassicTurn(buffer, from) };
     },
 
     async getConversation(principal: Principal, conversationId: string) {

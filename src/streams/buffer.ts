@@ -12,7 +12,7 @@ import { createTerminalChunk } from "./terminal-chunk";
 import type { ClassicStream, ClassicStreamStore, StreamEvent, StreamStatus, TerminalReason } from "./types";
 
 /** Classic buffers live in a single round. */
-const CLASSIC_ROUND = 0;
+export const CLASSIC_ROUND = 0;
 
 // Dropped slots are only reclaimed in batches so that dropping the oldest event stays O(1) amortised.
 const COMPACT_AFTER_DROPPED = 1024;

@@ -6,6 +6,7 @@ export {
   type StreamBufferRegistryOptions,
   type StreamBufferStats,
 } from "./buffer";
+export { readClassicFromChunk, readFromChunk, type ChunkIndexedEvents } from "./chunk-index";
 export {
   InvalidOffsetError,
   OffsetGoneError,

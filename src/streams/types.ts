@@ -32,6 +32,10 @@ export interface ClassicStream {
   readonly conversationId?: string;
   /** The execution's owner, given at creation. */
   readonly ownerId?: string;
+  /** How many events were appended so far: event i (offset `0.<i>`) is the i-th chunk a reader gets. */
+  readonly nextIndex: number;
+  /** The index of the oldest event still held (the caps dropped the ones before it). */
+  readonly firstRetainedIndex: number;
   /** Stores the chunk as the next event; returns its offset. */
   append(chunk: UIMessageChunk): string;
   /** Ends the stream with its terminal event; the first reason wins. */

@@ -1,12 +1,28 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { UIMessage } from "ai";
-import { createChatRequestSchema, errorResponses, Id, json, OffsetQuerySchema, SSE_RESPONSE } from "../schemas";
+import type { OpenedStream } from "../../runs/service";
+import { ChatResumeQuerySchema, createChatRequestSchema, errorResponses, Id, json, SSE_RESPONSE } from "../schemas";
 import { createRouter, type AppServices } from "../router";
-import { requestedOffset, sseResponse, streamOptions } from "../sse";
+import { requestedPosition, sseResponse, streamOptions } from "../sse";
 
 const ConversationParams = z.object({
   conversationId: Id.openapi({ param: { name: "conversationId", in: "path" } }),
 });
+
+/** The headers WorkflowChatTransport (`@workflow/ai`) reads, besides Tether's own stream headers. */
+const WORKFLOW_RUN_ID = "x-workflow-run-id";
+const WORKFLOW_STREAM_TAIL_INDEX = "x-workflow-stream-tail-index";
+// A browser reads them only where they are exposed (Tether sets no CORS itself; a proxy that allows an origin may).
+const EXPOSED_HEADERS = { "access-control-expose-headers": `${WORKFLOW_RUN_ID}, ${WORKFLOW_STREAM_TAIL_INDEX}` };
+
+/**
+ * The transport reconnects to `{api}/{x-workflow-run-id}/stream`: the conversation id makes that the resume
+ * route below, the same in both execution modes (a durable run's own id would address nothing here).
+ */
+const chatHeaders = (opened: OpenedStream) => ({ ...EXPOSED_HEADERS, [WORKFLOW_RUN_ID]: opened.execution.conversationId });
+
+const resumeHeaders = (opened: OpenedStream): Record<string, string> =>
+  opened.tailIndex === undefined ? {} : { ...EXPOSED_HEADERS, [WORKFLOW_STREAM_TAIL_INDEX]: String(opened.tailIndex) };
 
 export function chatRoutes(services: AppServices) {
   const router = createRouter();
@@ -18,8 +34,22 @@ export function chatRoutes(services: AppServices) {
       path: "/api/chat",
       tags: ["Chat"],
       summary: "Send a message (or approval answers) and stream the answer",
+      description:
+        "A body sent without a content-type, or as `text/plain` (what fetch sends for a string body, as " +
+        "WorkflowChatTransport does), is read as JSON, except from a cross-site browser request.",
       request: { body: { required: true, content: { "application/json": { schema: ChatRequestSchema } } } },
-      responses: { 200: SSE_RESPONSE, ...errorResponses(400, 401, 404, 409, 413, 503) },
+      responses: {
+        200: {
+          ...SSE_RESPONSE,
+          headers: {
+            [WORKFLOW_RUN_ID]: {
+              description: "The conversation id: WorkflowChatTransport reconnects to `/api/chat/{it}/stream`",
+              schema: { type: "string" },
+            },
+          },
+        },
+        ...errorResponses(400, 401, 404, 409, 413, 415, 503),
+      },
     }),
     async (c) => {
       const body = c.req.valid("json");
@@ -31,7 +61,7 @@ export function chatRoutes(services: AppServices) {
         messageId: body.messageId,
         executionMode: body.executionMode,
       }, c.get("logger"));
-      return sseResponse(opened, streamOptions(services)) as never;
+      return sseResponse(opened, streamOptions(services), chatHeaders(opened)) as never;
     },
   );
 
@@ -41,20 +71,33 @@ export function chatRoutes(services: AppServices) {
       path: "/api/chat/{conversationId}/stream",
       tags: ["Chat"],
       summary: "Resume the turn that is streaming now",
-      request: { params: ConversationParams, query: OffsetQuerySchema },
+      description:
+        "From after `Last-Event-ID` / `?offset=`, or at `?startIndex=` (not both: 400); either one also " +
+        "serves a turn that has ended, for as long as its events are kept (410 after).",
+      request: { params: ConversationParams, query: ChatResumeQuerySchema },
       responses: {
-        200: SSE_RESPONSE,
+        200: {
+          ...SSE_RESPONSE,
+          headers: {
+            [WORKFLOW_STREAM_TAIL_INDEX]: {
+              description:
+                "With a negative `startIndex` only: the index of the turn's last chunk when the answer started " +
+                "(the first chunk served is `tailIndex + 1 + startIndex`, or 0)",
+              schema: { type: "integer" },
+            },
+          },
+        },
         204: { description: "Nothing is streaming in this conversation" },
         ...errorResponses(400, 401, 404, 410, 503),
       },
     }),
     async (c) => {
       const { conversationId } = c.req.valid("param");
-      const offset = requestedOffset(c, c.req.valid("query"));
+      const position = requestedPosition(c, c.req.valid("query"));
       services.admission.admitStream();
-      const opened = await services.runs.openConversationStream(c.get("principal"), conversationId, offset);
+      const opened = await services.runs.openConversationStream(c.get("principal"), conversationId, position);
       if (!opened) return c.body(null, 204);
-      return sseResponse(opened, streamOptions(services)) as never;
+      return sseResponse(opened, streamOptions(services), resumeHeaders(opened)) as never;
     },
   );
 
