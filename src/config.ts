@@ -33,6 +33,11 @@ const commaList = z
 const EnvSchema = z.object({
   PORT: integer(3000, 0),
   HOST: z.string().min(1).optional(),
+  TETHER_INTERNAL_URL: z
+    .string()
+    .url()
+    .refine((url) => /^https?:\/\//i.test(url), "must be an http:// or https:// URL")
+    .optional(),
   TETHER_DATA_DIR: z.string().min(1).default(".tether"),
   DATABASE_URL: z.string().url().optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -73,6 +78,8 @@ export function parseConfig(environment: NodeJS.ProcessEnv = process.env) {
   return {
     port: env.PORT,
     host: env.HOST,
+    /** Where the other server processes reach this one (classic streams are served from their process). */
+    internalUrl: env.TETHER_INTERNAL_URL?.replace(/\/+$/, ""),
     dataDir,
     database: env.DATABASE_URL
       ? ({ kind: "postgres", url: env.DATABASE_URL } as const)

@@ -12,6 +12,12 @@ const LOOPBACK = "127.0.0.1";
  */
 const ACCEPT_BACKLOG = 4096;
 
+/** Where the other processes on this machine reach this one when TETHER_INTERNAL_URL does not say. */
+function defaultInternalUrl(host: string, port: number): string {
+  const reachable = host === "0.0.0.0" || host === "::" ? LOOPBACK : host;
+  return `http://${reachable.includes(":") ? `[${reachable}]` : reachable}:${port}`;
+}
+
 async function main() {
   const config = parseConfig();
   const logger = createLogger({ level: config.logLevel, secrets: config.secrets });
@@ -32,6 +38,7 @@ async function main() {
       resolve(typeof address === "object" && address ? address.port : config.port);
     });
   });
+  tether.advertiseAt(config.internalUrl ?? defaultInternalUrl(host, port));
   // The world's queue calls this server back on loopback, whatever address it listens on.
   await tether.startWorkflows({ baseUrl: `http://localhost:${port}` });
   logger.info(

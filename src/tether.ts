@@ -6,6 +6,8 @@ import type { DatabaseHandle } from "./db/client";
 import { createRepositories } from "./db/repositories";
 import type { Logger } from "./logger";
 import { provideStepServices } from "./runs/durable/step-services";
+import { watchCancelledElsewhere } from "./runs/cancelled-elsewhere";
+import { createClassicPeers } from "./runs/classic-peers";
 import { createInterruptedRunSweeper } from "./runs/interrupted-runs";
 import { startWorkflowRuntime, type WorkflowHandlers, type WorkflowRuntime } from "./runs/durable/runtime";
 import { createAdmission } from "./runs/admission";
@@ -65,6 +67,14 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
     await interruptedRuns.start();
   }
 
+  // Several processes may share PostgreSQL: a classic run's buffer lives in the process that runs it, and the
+  // others forward its stream requests there (once it listens and knows its URL).
+  let internalUrl: string | undefined;
+  const peers =
+    database.kind === "postgres"
+      ? createClassicPeers({ processId: interruptedRuns.processId, ownUrl: () => internalUrl, settle: interruptedRuns.settle })
+      : undefined;
+
   const models = { demoTokenDelayMs: config.demoTokenDelayMs, openai: config.openai, credentials };
   const toolServers = { credentials, timeoutMs: config.toolTimeoutMs, redact, logger };
   let workflows: WorkflowRuntime | undefined;
@@ -95,6 +105,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
     logger,
     redact,
     processId: interruptedRuns.processId,
+    peers,
     toolServers,
     durableReady: async () => {
       if (workflows) return true;
@@ -106,6 +117,20 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
     },
   });
   activeTurns = () => runs.activeTurns();
+  const cancelledElsewhere = peers
+    ? watchCancelledElsewhere({
+        executions: repositories.executions,
+        runningIds: () => runs.runner.runningIds(),
+        end: (executionId, reason) => {
+          const buffer = buffers.get(executionId);
+          if (buffer?.status !== "streaming") return false;
+          buffer.finish(reason);
+          runs.runner.abort(executionId);
+          return true;
+        },
+        logger,
+      })
+    : undefined;
   const app = createApp({
     services: {
       runs,
@@ -156,8 +181,16 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
       workflowsStarted.resolve();
       return workflows;
     },
+    /**
+     * Where the other server processes reach this one (once it listens): stamped on the classic runs it
+     * starts from now on, so that they forward resumes of those runs here.
+     */
+    advertiseAt(url: string) {
+      internalUrl = url;
+    },
     /** Stops classic runs (recorded as cancelled) and ends every stream reader with a terminal event. */
     async shutdown() {
+      cancelledElsewhere?.stop();
       await runs.stopAll();
       await interruptedRuns.stop();
       buffers.shutdown();

@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
+import { DefaultChatTransport, type UIMessage } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { finalMessage, textParts } from "./support/assertions";
 import { createChatClient, ofType } from "./support/chat-client";
 import { databaseKinds } from "./support/database";
 import { startLoggedTether, type LoggedTether } from "./support/logged-tether";
 import { startTestMcpServer, type TestMcpServer } from "./support/mcp-server";
-import { eventually, textOf } from "./support/tether";
+import { eventually, textOf, userMessage } from "./support/tether";
 
 // Random per run: finding it anywhere Tether writes means Tether handed it on.
 const TOKEN = `mcp-secret-${randomBytes(12).toString("hex")}`;
@@ -38,6 +40,8 @@ describe.each(databaseKinds())("MCP tools in durable runs on %s", (kind) => {
     for (const agent of agents) {
       expect((await request("/api/agents", { json: { ...agent, executionMode: "durable" } })).status).toBe(201);
     }
+    const classic = { id: "classic-noter", name: "Classic", model: "demo", tools: ["notes:*"], executionMode: "classic" };
+    expect((await request("/api/agents", { json: classic })).status).toBe(201);
     await flaky.stop();
   });
   afterAll(async () => {
@@ -113,6 +117,37 @@ describe.each(databaseKinds())("MCP tools in durable runs on %s", (kind) => {
     await settled(first.executionId, "completed");
     expect(mcp.calls("record")).toBe(before);
     expect(mcp.argumentsOf("record")).not.toContainEqual({ note: "sell house" });
+  });
+
+  it.each([
+    ["durable", "noter"],
+    ["classic", "classic-noter"],
+  ])("in %s mode, the AI SDK's own client approves a side-effect tool: it runs once and the answer streams", async (_mode, agentId) => {
+    const chatId = `sdk-client-${agentId}`;
+    const transport = new DefaultChatTransport<UIMessage>({ api: `${harness.baseUrl}/api/chat`, body: { agentId } });
+    const send = async (messages: UIMessage[], message?: UIMessage) =>
+      finalMessage(
+        await transport.sendMessages({ chatId, messages, trigger: "submit-message", messageId: undefined, abortSignal: undefined }),
+        message && structuredClone(message),
+      );
+    const before = mcp.calls("record");
+    const user = userMessage('use notes__record with {"note":"from the client"}');
+    const first = await send([user]);
+    const asked = first.parts.find((part) => part.type === "tool-notes__record") as { state: string; approval?: { id: string } };
+    expect(asked.state).toBe("approval-requested");
+    // What addToolApprovalResponse does before the client posts the conversation again.
+    const answered = {
+      ...first,
+      parts: first.parts.map((part) =>
+        part === (asked as unknown) ? { ...part, state: "approval-responded", approval: { id: asked.approval!.id, approved: true } } : part,
+      ),
+    } as UIMessage;
+    const second = await send([user, answered], answered);
+    const done = second.parts.find((part) => part.type === "tool-notes__record") as { state: string; output?: unknown };
+    expect(done.state).toBe("output-available");
+    expect(JSON.stringify(done.output)).toContain("recorded from the client");
+    expect(textParts(second)).toMatch(/notes__record returned .*recorded from the client/);
+    expect(mcp.calls("record")).toBe(before + 1);
   });
 
   it.each([

@@ -1,18 +1,31 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { sign } from "hono/jwt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./support/database";
 import { startServerProcess, type ServerProcess } from "./support/server-process";
-import { chunksOf, eventually, parseSse, textOf, userMessage } from "./support/tether";
-import type { ExecutionBody as Execution } from "./support/assertions";
+import {
+  chunksOf,
+  eventually,
+  parseSse,
+  readSseIncrementally,
+  textOf,
+  userMessage,
+  type SseEvent,
+} from "./support/tether";
+import { expectError, type ExecutionBody as Execution } from "./support/assertions";
 
 /**
  * Scaling out (DESIGN.md): several server processes share one PostgreSQL — the app tables and the Workflow
  * SDK Postgres world with its queue — and any of them serves any durable run: reads its state, takes its
- * approvals and streams it, whichever process started it.
+ * approvals and streams it, whichever process started it. A classic run's stream lives in the process that
+ * runs it: the others forward its resumes there, and answer its end when that process is gone.
  */
 
+const ADMIN_KEY = `admin-${randomBytes(12).toString("hex")}`;
+const JWT_SECRET = `jwt-secret-${randomBytes(24).toString("hex")}`;
 
 const countText = (n: number) => Array.from({ length: n }, (_, index) => index + 1).join(" ");
 
@@ -22,6 +35,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
   let a: ServerProcess | undefined;
   let b: ServerProcess | undefined;
   let environmentOfA: Record<string, string> = {};
+  const tokens = { alice: "", bob: "" };
 
   beforeAll(async () => {
     database = await createTestDatabase("postgres");
@@ -30,11 +44,14 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
     const environment = () => {
       const dataDir = mkdtempSync(path.join(os.tmpdir(), "tether-multi-"));
       dataDirs.push(dataDir);
-      return { DATABASE_URL: database!.url!, TETHER_DATA_DIR: dataDir };
+      return { DATABASE_URL: database!.url!, TETHER_DATA_DIR: dataDir, TETHER_API_KEYS: ADMIN_KEY, TETHER_JWT_SECRET: JWT_SECRET };
     };
     // Started together: concurrent start-ups on one database must set it up once, without a fight.
     environmentOfA = environment();
     [a, b] = await Promise.all([startServerProcess(environmentOfA), startServerProcess(environment())]);
+    const expires = Math.floor(Date.now() / 1000) + 3600;
+    tokens.alice = await sign({ sub: "alice", exp: expires }, JWT_SECRET, "HS256");
+    tokens.bob = await sign({ sub: "bob", exp: expires }, JWT_SECRET, "HS256");
     for (const [id, model, executionMode] of [
       ["mail-durable", "demo", "durable"],
       ["count-durable", "demo:20", "durable"],
@@ -42,7 +59,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
     ] as const) {
       const created = await fetch(`${a.baseUrl}/api/agents`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_KEY}` },
         body: JSON.stringify({ id, name: id, model, tools: ["send_email"], executionMode }),
       });
       expect(created.status).toBe(201);
@@ -60,11 +77,20 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
     for (const dataDir of dataDirs) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const api = (server: ServerProcess, pathname: string, json?: unknown) =>
+  /** A request as the admin, or as the holder of `token` (with `headers` besides). */
+  const api = (
+    server: ServerProcess,
+    pathname: string,
+    json?: unknown,
+    options: { token?: string; headers?: Record<string, string> } = {},
+  ) =>
     fetch(`${server.baseUrl}${pathname}`, {
-      ...(json === undefined
-        ? {}
-        : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(json) }),
+      headers: {
+        authorization: `Bearer ${options.token ?? ADMIN_KEY}`,
+        ...(json === undefined ? {} : { "content-type": "application/json" }),
+        ...options.headers,
+      },
+      ...(json === undefined ? {} : { method: "POST", body: JSON.stringify(json) }),
     });
   const execution = async (server: ServerProcess, id: string) => {
     const response = await api(server, `/api/executions/${id}`);
@@ -195,5 +221,172 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
     const stopped = await api(b!, "/api/chat/classic-on-b/stop", {});
     expect(stopped.status).toBe(200);
     await settled(b!, onB, "cancelled");
+  });
+  describe("a classic turn is served from any process", () => {
+    const asAlice = (headers: Record<string, string> = {}) => ({ token: tokens.alice, headers });
+    const startClassic = async (server: ServerProcess, conversationId: string, text: string) => {
+      const response = await api(server, "/api/chat", { id: conversationId, agentId: "count-classic", messages: [userMessage(text)] }, asAlice());
+      expect(response.status).toBe(200);
+      expect(response.headers.get("x-execution-mode")).toBe("classic");
+      return { executionId: response.headers.get("x-execution-id")!, stream: readSseIncrementally(response) };
+    };
+    const indexOf = (event: SseEvent) => Number(event.id!.split(".")[1]);
+    /** Classic offsets count the turn's events: `0.0`, `0.1`, … without a gap or a repeat. */
+    const expectConsecutive = (events: SseEvent[], first = 0) =>
+      expect(events.map((event) => event.id)).toEqual(events.map((_, index) => `0.${first + index}`));
+    const within = <T>(ms: number, work: Promise<T>) =>
+      Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not within ${ms} ms`)), ms))]);
+    const terminalOf = (events: SseEvent[]) => {
+      expect(events.at(-1)!.data).toBe("[DONE]");
+      return chunksOf(events).at(-1);
+    };
+
+    it("resumes a turn running on A from B: after Last-Event-ID, at a startIndex, or whole, with no gap or repeat", async () => {
+      const { executionId, stream } = await startClassic(a!, "classic-resume-on-b", "count to 80");
+      const head = await stream.take(12);
+      // The client drops mid-turn and comes back through the other process.
+      await stream.cancel();
+      const cut = head.at(-1)!.id!;
+      const [afterCut, atIndex, whole] = await Promise.all([
+        api(b!, "/api/chat/classic-resume-on-b/stream", undefined, asAlice({ "last-event-id": cut })),
+        api(b!, `/api/chat/classic-resume-on-b/stream?startIndex=${head.length}`, undefined, asAlice()),
+        api(b!, `/api/executions/${executionId}/stream`, undefined, asAlice()),
+      ]);
+      // Still mid-turn: what B serves is A's live buffer.
+      const meanwhile = await execution(b!, executionId);
+      expect(meanwhile.status).toBe("running");
+      expect(meanwhile).not.toHaveProperty("processUrl");
+      for (const response of [afterCut, atIndex, whole]) {
+        expect(response.status).toBe(200);
+        expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
+        expect(response.headers.get("x-vercel-ai-ui-message-stream")).toBe("v1");
+        expect(response.headers.get("x-execution-id")).toBe(executionId);
+        expect(response.headers.get("x-execution-mode")).toBe("classic");
+      }
+      const tail = parseSse(await afterCut.text());
+      expect(indexOf(tail[0]!)).toBe(indexOf(head.at(-1)!) + 1);
+      const stitched = [...head, ...tail.slice(0, -1)];
+      expectConsecutive(stitched);
+      expect(textOf(chunksOf(stitched))).toBe(countText(80));
+      expect(terminalOf(tail)).toMatchObject({ type: "data-terminal", data: { reason: "completed" } });
+
+      expect(parseSse(await atIndex.text())).toEqual(tail);
+      const everything = parseSse(await whole.text());
+      expect(everything.slice(0, -1)).toEqual(stitched);
+      expect(everything.at(-1)!.data).toBe("[DONE]");
+      await settled(a!, executionId, "completed");
+    });
+
+    it.each([
+      ["POST /api/chat/:id/stop", (conversationId: string) => `/api/chat/${conversationId}/stop`],
+      ["POST /api/executions/:id/cancel", (_: string, executionId: string) => `/api/executions/${executionId}/cancel`],
+    ])("%s on B stops the turn running on A: every reader, on A and through B, ends cancelled", async (_route, stopPath) => {
+      const conversationId = `classic-stop-${randomBytes(4).toString("hex")}`;
+      const { executionId, stream: onA } = await startClassic(a!, conversationId, "count to 3000");
+      await onA.take(5);
+      const throughB = readSseIncrementally(await api(b!, `/api/chat/${conversationId}/stream`, undefined, asAlice()));
+      await throughB.take(5);
+
+      const stopping = Date.now();
+      const stopped = await api(b!, stopPath(conversationId, executionId), {}, asAlice());
+      expect(stopped.status).toBe(200);
+      expect(await stopped.json()).toMatchObject({ status: "cancelled" });
+      // A notices within about a second, not at the end of a one-minute turn.
+      const [readOnA, readThroughB] = await within(2_000, Promise.all([onA.rest(), throughB.rest()]));
+      for (const { events } of [readOnA, readThroughB]) {
+        expect(terminalOf(events)).toMatchObject({ type: "data-terminal", data: { reason: "cancelled" } });
+        expectConsecutive(events.slice(0, -1));
+        const text = textOf(chunksOf(events));
+        expect(countText(3000).startsWith(text)).toBe(true);
+        expect(text.length).toBeLessThan(countText(3000).length);
+      }
+      expect((await settled(a!, executionId, "cancelled")).metadata).toMatchObject({ cancelReason: "cancelled" });
+    });
+
+    it("a new turn sent to B supersedes the turn running on A: A's readers end superseded", async () => {
+      const { executionId, stream: onA } = await startClassic(a!, "classic-superseded", "count to 3000");
+      await onA.take(5);
+      const next = await startClassic(b!, "classic-superseded", "count to 3");
+      const { events } = await within(2_000, onA.rest());
+      expect(terminalOf(events)).toMatchObject({ type: "data-terminal", data: { reason: "superseded" } });
+      expect(textOf(chunksOf((await next.stream.rest()).events))).toBe(countText(3));
+      expect((await settled(a!, executionId, "cancelled")).metadata).toMatchObject({ cancelReason: "superseded" });
+    });
+
+    it("answers a user who does not own the turn 404 through B, as A does, forwarded or not", async () => {
+      const { executionId, stream } = await startClassic(a!, "classic-of-alice", "count to 3000");
+      await stream.take(3);
+      const asBob = (headers: Record<string, string> = {}) => ({ token: tokens.bob, headers });
+      for (const server of [b!, a!]) {
+        for (const headers of [{}, { "last-event-id": "0.1" }, { "x-tether-forwarded": "1" }] as Record<string, string>[]) {
+          await expectError(await api(server, "/api/chat/classic-of-alice/stream", undefined, asBob(headers)), 404, "not_found");
+          await expectError(await api(server, `/api/executions/${executionId}/stream`, undefined, asBob(headers)), 404, "not_found");
+        }
+        await expectError(await api(server, "/api/chat/classic-of-alice/stop", {}, asBob()), 404, "not_found");
+        await expectError(await api(server, `/api/executions/${executionId}/cancel`, {}, asBob()), 404, "not_found");
+      }
+      expect((await api(b!, "/api/chat/classic-of-alice/stream", undefined, { token: "not-a-token" })).status).toBe(401);
+      // A request that was forwarded once is answered where it lands, never forwarded again: B cannot serve
+      // A's live turn itself, and says so.
+      const bounced = await api(b!, "/api/chat/classic-of-alice/stream", undefined, asAlice({ "x-tether-forwarded": "1" }));
+      await expectError(bounced, 503, "unavailable");
+      // Alice's own resume through B goes on.
+      const hers = readSseIncrementally(await api(b!, "/api/chat/classic-of-alice/stream", undefined, asAlice()));
+      expect((await hers.take(3)).map((event) => event.id)).toEqual(["0.0", "0.1", "0.2"]);
+      await hers.cancel();
+      expect((await execution(a!, executionId)).status).toBe("running");
+      expect((await api(a!, "/api/chat/classic-of-alice/stop", {}, asAlice())).status).toBe(200);
+      await stream.cancel();
+    });
+
+    it("when A dies, B ends its readers with the run's end at once: failed mid-turn, completed for a finished turn", async () => {
+      // A finished turn, whose buffer only A held…
+      const finished = await startClassic(a!, "classic-finished-on-a", "count to 5");
+      const finishedEvents = (await finished.stream.rest()).events;
+      await settled(b!, finished.executionId, "completed");
+      // …and a turn A is in the middle of, read through B.
+      const { executionId, stream: onA } = await startClassic(a!, "classic-killed", "count to 3000");
+      await onA.take(3);
+      await onA.cancel();
+      const throughB = readSseIncrementally(await api(b!, "/api/chat/classic-killed/stream", undefined, asAlice()));
+      const before = await throughB.take(10);
+
+      await a!.crash();
+      const crashed = Date.now();
+      const { events: relayed } = await throughB.rest();
+      expect(Date.now() - crashed).toBeLessThan(3_000);
+      const terminal = relayed.at(-2)!;
+      expect(terminalOf(relayed)).toMatchObject({ type: "data-terminal", data: { reason: "failed" } });
+      // Every event it had from A once, then the end at the last offset it got.
+      expectConsecutive(relayed.slice(0, -2));
+      expect(relayed.slice(0, before.length)).toEqual(before);
+      expect(terminal.id).toBe(relayed.at(-3)!.id);
+
+      const failed = await execution(b!, executionId);
+      expect(failed.status).toBe("failed");
+      expect(failed.error).toBe("interrupted: the server process running it stopped");
+
+      const resuming = Date.now();
+      const resumed = await api(b!, "/api/chat/classic-killed/stream", undefined, asAlice({ "last-event-id": before.at(-1)!.id! }));
+      expect(resumed.status).toBe(200);
+      const resumedEvents = parseSse(await resumed.text());
+      expect(resumedEvents).toHaveLength(2);
+      expect(resumedEvents[0]!.id).toBe(before.at(-1)!.id);
+      expect(terminalOf(resumedEvents)).toMatchObject({ type: "data-terminal", data: { reason: "failed" } });
+      const wholeRun = parseSse(await (await api(b!, `/api/executions/${executionId}/stream`, undefined, asAlice())).text());
+      expect(wholeRun).toHaveLength(2);
+      expect(terminalOf(wholeRun)).toMatchObject({ type: "data-terminal", data: { reason: "failed" } });
+      // Without an offset an ended turn is nothing to resume, as on one process.
+      expect((await api(b!, "/api/chat/classic-killed/stream", undefined, asAlice())).status).toBe(204);
+      // The finished turn's text went with A; its reader still gets how it ended.
+      const finishedResume = await api(b!, "/api/chat/classic-finished-on-a/stream", undefined, asAlice({ "last-event-id": finishedEvents[2]!.id! }));
+      expect(finishedResume.status).toBe(200);
+      const finishedTail = parseSse(await finishedResume.text());
+      expect(finishedTail).toHaveLength(2);
+      expect(terminalOf(finishedTail)).toMatchObject({ type: "data-terminal", data: { reason: "completed" } });
+      expect(Date.now() - resuming).toBeLessThan(3_000);
+
+      a = await startServerProcess(environmentOfA);
+    });
   });
 });

@@ -12,6 +12,7 @@ import {
   eventually,
   parseSse,
   readSse,
+  readSseIncrementally,
   startTestTether,
   textOf,
   userMessage,
@@ -45,37 +46,6 @@ function expectWellFramed(events: SseEvent[]) {
 
 const position = (id: string) => id.split(".").map(Number) as [number, number];
 const compare = (a: [number, number], b: [number, number]) => a[0] - b[0] || a[1] - b[1];
-
-/** Reads an SSE body incrementally: take the first n events now, the rest later. */
-function incremental(response: Response) {
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let raw = "";
-  let parsedUpTo = 0;
-  let done = false;
-  const events: SseEvent[] = [];
-  const pump = async () => {
-    const result = await reader.read();
-    if (result.done) done = true;
-    else raw += decoder.decode(result.value, { stream: true });
-    const cut = raw.lastIndexOf("\n\n") + 2;
-    if (cut > parsedUpTo) {
-      events.push(...parseSse(raw.slice(parsedUpTo, cut)));
-      parsedUpTo = cut;
-    }
-  };
-  return {
-    async take(count: number): Promise<SseEvent[]> {
-      while (events.length < count && !done) await pump();
-      if (events.length < count) throw new Error(`stream ended after ${events.length} events`);
-      return events.slice(0, count);
-    },
-    async rest(): Promise<{ events: SseEvent[]; raw: string }> {
-      while (!done) await pump();
-      return { events, raw };
-    },
-  };
-}
 
 const countText = (n: number) => Array.from({ length: n }, (_, i) => i + 1).join(" ");
 
@@ -112,7 +82,7 @@ describe.each(databaseKinds())("chat routes on %s", (kind) => {
     const response = await postChat(conversationId, `count to ${count}`, "slow");
     expectStreamHeaders(response, { conversationId });
     const executionId = response.headers.get("x-execution-id")!;
-    const stream = incremental(response);
+    const stream = readSseIncrementally(response);
     const first = await stream.take(events);
     return { executionId, stream, first };
   }
@@ -423,7 +393,7 @@ describe.each(databaseKinds())("stream keep-alive on %s", (kind) => {
       body: JSON.stringify({ id: "pinged", agentId: "sleepy", messages: [userMessage("count to 3")] }),
     });
     expect(response.status).toBe(200);
-    const { raw, events } = await incremental(response).rest();
+    const { raw, events } = await readSseIncrementally(response).rest();
     expect(raw).toMatch(/(^|\n\n): ping\n\n/);
     expectWellFramed(events);
     expect(textOf(chunksOf(events))).toBe(countText(3));

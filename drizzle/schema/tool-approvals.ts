@@ -1,4 +1,4 @@
-import { jsonb, pgEnum, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 import { workflowExecutions } from "./workflow-executions";
 
 export const APPROVAL_STATUSES = ["pending", "approved", "denied", "expired"] as const;
@@ -17,6 +17,8 @@ export const toolApprovals = pgTable(
     approvalId: text("approval_id"),
     toolName: text("tool_name").notNull(),
     input: jsonb("input").$type<unknown>(),
+    /** The durable round whose model asked (null in classic runs): an answer streams the round after it. */
+    round: integer("round"),
     status: approvalStatusEnum("status").notNull().default("pending"),
     reason: text("reason"),
     decidedBy: text("decided_by"),

@@ -18,6 +18,11 @@ export const workflowExecutions = pgTable(
     ownerId: text("owner_id").notNull(),
     workflowRunId: text("workflow_run_id"),
     metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
+    /**
+     * Classic runs on PostgreSQL: where the process that runs it (`metadata.process`) is reached, so that any
+     * other process can forward a resume there. Internal: never part of an API answer.
+     */
+    processUrl: text("process_url"),
     error: text("error"),
     ...timestamps,
     completedAt: timestamp("completed_at", { withTimezone: true, mode: "date" }),

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { ExecutionRow } from "../../drizzle/schema";
 import type { NamedLocks, ReleaseLock } from "../db/locks";
 import type { ExecutionRepository } from "../db/repositories/executions";
 import type { Logger } from "../logger";
@@ -52,9 +53,27 @@ export function createInterruptedRunSweeper(dependencies: {
     return failed;
   }
 
+  /**
+   * One run's check, on demand (a resume that finds its process unreachable must not wait for the next
+   * sweep): the run as stored now, marked failed first when it is `running` and its process lock is free.
+   */
+  async function settle(executionId: string): Promise<ExecutionRow | undefined> {
+    const execution = await executions.find(executionId);
+    const owner = execution?.metadata.process;
+    if (execution?.status !== "running" || typeof owner !== "string" || owner === processId) return execution;
+    const release = await locks.tryAcquire(processLockName(owner));
+    if (!release) return execution;
+    await release();
+    const failed = await executions.tryUpdateStatus(executionId, { status: "failed", error: INTERRUPTED_ERROR }, ["running"]);
+    if (failed) logger.warn({ process: owner, executionId }, "marked a classic run of a stopped process as failed");
+    return failed ?? (await executions.find(executionId));
+  }
+
   return {
     /** This process's name, stamped on the classic runs it starts. */
     processId,
+
+    settle,
 
     /** Takes this process's lock, sweeps once, then keeps sweeping in the background. */
     async start(): Promise<void> {

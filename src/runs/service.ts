@@ -16,6 +16,7 @@ import {
   type StreamEvent,
 } from "../streams";
 import { approvalAnswersIn, withDecisions, withPendingDenied, type ApprovalAnswer } from "./approval-parts";
+import { offsetBefore, type ClassicPeers, type ForwardingHop, type PeerStream } from "./classic-peers";
 import { createClassicRunner } from "./classic-runner";
 import { createDurableRunner, currentRound } from "./durable/durable-runner";
 import { readStepTimeline, type StepTimelineEntry } from "./durable/step-timeline";
@@ -38,6 +39,8 @@ export interface RunServiceDependencies {
   durableReady: () => Promise<boolean>;
   /** This process's name, stamped on the classic runs it starts (see interrupted-runs.ts). */
   processId?: string;
+  /** With several processes (PostgreSQL): how the classic runs of the others are reached. */
+  peers?: ClassicPeers;
   /** How classic turns reach MCP tool servers. */
   toolServers?: ToolServerSettings;
 }
@@ -71,6 +74,8 @@ export interface ExecutionDetails extends ExecutionRow {
 }
 
 const TITLE_LENGTH = 80;
+/** How long an answer waits for a live durable round to record the request it answers. */
+const REQUEST_RECORDED_WAIT_MS = 3_000;
 
 
 /** A classic turn's stream from where the client resumes it. */
@@ -174,6 +179,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
       agentId: input.agent.id,
       conversationId: input.conversationId,
       ownerId: input.ownerId,
+      ...dependencies.peers?.stamp(),
       metadata: {
         model: input.agent.model,
         ...(dependencies.processId === undefined ? {} : { process: dependencies.processId }),
@@ -293,11 +299,27 @@ export function createRunService(dependencies: RunServiceDependencies) {
     return started;
   }
 
+  /**
+   * The approval request of a tool call in a conversation. A durable round streams its request a moment
+   * before its step records it (with the step's result), so while a durable run is live a client that
+   * answers at once is given that moment.
+   */
+  async function findRequest(conversationId: string, toolCallId: string): Promise<ToolApprovalRow | undefined> {
+    const deadline = Date.now() + REQUEST_RECORDED_WAIT_MS;
+    for (;;) {
+      const approval = await repositories.approvals.findInConversation(conversationId, toolCallId);
+      if (approval || Date.now() > deadline) return approval;
+      const latest = await repositories.executions.latestForConversation(conversationId);
+      if (latest?.mode !== "durable" || isTerminal(latest.status)) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
   /** Records each answer through the one decision record; all or nothing is checked before writing. */
   async function recordAnswers(principal: Principal, conversationId: string, answers: ApprovalAnswer[]) {
     const approvals: ToolApprovalRow[] = [];
     for (const answer of answers) {
-      const approval = await repositories.approvals.findInConversation(conversationId, answer.toolCallId);
+      const approval = await findRequest(conversationId, answer.toolCallId);
       if (!approval) throw new NotFoundError("tool call", answer.toolCallId);
       approvals.push(approval);
     }
@@ -314,7 +336,54 @@ export function createRunService(dependencies: RunServiceDependencies) {
         decidedBy: principal.userId,
       });
     }
-    return repositories.executions.get(approvals[0]!.executionId);
+    return { execution: await repositories.executions.get(approvals[0]!.executionId), requestedInRound: approvals[0]!.round };
+  }
+
+  /** Another process's classic run, when the request may go there (`hop`): where to, or its end if it cannot. */
+  function classicElsewhere(
+    execution: ExecutionRow,
+    lastOffset: string | undefined,
+    hop: ForwardingHop | undefined,
+  ): PeerStream | Promise<OpenedStream> | undefined {
+    const { peers } = dependencies;
+    if (!hop || !peers?.runsElsewhere(execution)) return undefined;
+    return peers.open(execution, lastOffset, hop.forwarded);
+  }
+
+  /**
+   * The whole run's stream from an offset; GoneError once a classic buffer has expired. With a `hop`,
+   * another process's classic run answers where to forward the request.
+   */
+  function openExecutionStream(principal: Principal, executionId: string, after?: string): Promise<OpenedStream>;
+  function openExecutionStream(
+    principal: Principal,
+    executionId: string,
+    after: string | undefined,
+    hop: ForwardingHop,
+  ): Promise<OpenedStream | PeerStream>;
+  async function openExecutionStream(
+    principal: Principal,
+    executionId: string,
+    after?: string,
+    hop?: ForwardingHop,
+  ): Promise<OpenedStream | PeerStream> {
+    const inMemory = buffers.get(executionId);
+    if (inMemory?.ownerId !== undefined && inMemory.conversationId !== undefined && canSee(principal, inMemory.ownerId)) {
+      // A classic run of this process: answered from memory, with no database round trip before the first byte.
+      const execution = { id: executionId, conversationId: inMemory.conversationId, mode: "classic" as const };
+      return { execution, events: inMemory.read(after) };
+    }
+    const execution = await visibleExecution(principal, executionId);
+    if (execution.mode === "durable") {
+      await requireDurable();
+      if (!execution.workflowRunId) throw new ConflictError(`execution ${execution.id} has not started yet`);
+      return { execution, events: durable.openRun(execution, after) };
+    }
+    const buffer = buffers.get(execution.id);
+    const elsewhere = buffer ? undefined : classicElsewhere(execution, after, hop);
+    if (elsewhere) return elsewhere;
+    if (!buffer) throw new GoneError(`the stream of execution ${execution.id} has expired`);
+    return { execution, events: buffer.read(after) };
   }
 
   return {
@@ -340,11 +409,14 @@ export function createRunService(dependencies: RunServiceDependencies) {
         }
         // A decision is recorded only where it can also wake its run (else it would wait for its timeout).
         if ((await repositories.executions.latestForConversation(existing.id))?.mode === "durable") await requireDurable();
-        const target = await recordAnswers(principal, existing.id, answers);
+        const { execution: target, requestedInRound } = await recordAnswers(principal, existing.id, answers);
         if (target.mode === "durable") {
           await requireDurable();
           await durable.wake(target.id, answers.map((answer) => answer.toolCallId));
-          const round = currentRound(target) + (target.status === "suspended" ? 1 : 0);
+          // The answer streams the round after the one that asked, even when the run has not recorded its
+          // suspension yet (a client may answer as soon as it read the request).
+          const round =
+            requestedInRound === null ? currentRound(target) + (target.status === "suspended" ? 1 : 0) : requestedInRound + 1;
           return { execution: target, events: durable.openRound(target, round) };
         }
         if (target.status === "suspended") {
@@ -455,31 +527,18 @@ export function createRunService(dependencies: RunServiceDependencies) {
       };
     },
 
-    /** The whole run's stream from an offset; GoneError once a classic buffer has expired. */
-    async openExecutionStream(principal: Principal, executionId: string, after?: string): Promise<OpenedStream> {
-      const inMemory = buffers.get(executionId);
-      if (inMemory?.ownerId !== undefined && inMemory.conversationId !== undefined && canSee(principal, inMemory.ownerId)) {
-        // A classic run of this process: answered from memory, with no database round trip before the first byte.
-        const execution = { id: executionId, conversationId: inMemory.conversationId, mode: "classic" as const };
-        return { execution, events: inMemory.read(after) };
-      }
-      const execution = await visibleExecution(principal, executionId);
-      if (execution.mode === "durable") {
-        await requireDurable();
-        if (!execution.workflowRunId) throw new ConflictError(`execution ${execution.id} has not started yet`);
-        return { execution, events: durable.openRun(execution, after) };
-      }
-      const buffer = buffers.get(execution.id);
-      if (!buffer) throw new GoneError(`the stream of execution ${execution.id} has expired`);
-      return { execution, events: buffer.read(after) };
-    },
+    openExecutionStream,
 
-    /** The turn streaming now in a conversation (from `from`, else its start), or undefined when none is. */
+    /**
+     * The turn streaming now in a conversation (from `from`, else its start), or undefined when none is.
+     * With a `hop`, another process's classic turn answers where to forward the request.
+     */
     async openConversationStream(
       principal: Principal,
       conversationId: string,
       from?: ResumePosition,
-    ): Promise<OpenedStream | undefined> {
+      hop?: ForwardingHop,
+    ): Promise<OpenedStream | PeerStream | undefined> {
       const current = buffers.currentForConversation(conversationId);
       if (current?.status === "streaming" && current.ownerId !== undefined && canSee(principal, current.ownerId)) {
         // The conversation's turn is a classic run streaming in this process (a newer turn would have ended it).
@@ -503,6 +562,8 @@ export function createRunService(dependencies: RunServiceDependencies) {
         return { execution: latest, events: durable.openTurn(latest, from?.offset) };
       }
       const buffer = buffers.get(latest.id);
+      const elsewhere = buffer ? undefined : classicElsewhere(latest, offsetBefore(from), hop);
+      if (elsewhere) return elsewhere;
       if (ended && !buffer) throw new GoneError(`the stream of execution ${latest.id} has expired`);
       if (!buffer || (!ended && buffer.status !== "streaming")) return undefined;
       return { execution: latest, ...readClassicTurn(buffer, from) };

@@ -1,4 +1,5 @@
 export {
+  CLASSIC_ROUND,
   StreamBuffer,
   StreamBufferRegistry,
   getStreamBufferRegistry,
@@ -24,7 +25,7 @@ export {
   toSseByteStream,
   type SseByteStreamOptions,
 } from "./sse";
-export { createTerminalChunk, terminalReasonOf, type TerminalChunk } from "./terminal-chunk";
+export { createTerminalChunk, terminalEventOnly, terminalReasonOf, type TerminalChunk } from "./terminal-chunk";
 export {
   TERMINAL_REASONS,
   type ClassicStream,

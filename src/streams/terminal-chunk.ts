@@ -1,5 +1,5 @@
 import type { UIMessageChunk } from "ai";
-import { TERMINAL_REASONS, type TerminalReason } from "./types";
+import { TERMINAL_REASONS, type StreamEvent, type TerminalReason } from "./types";
 
 /**
  * The chunk of the final event of every stream. It is an AI SDK transient data chunk,
@@ -23,4 +23,12 @@ export function terminalReasonOf(chunk: UIMessageChunk): TerminalReason | undefi
   if (typeof data !== "object" || data === null || !("reason" in data)) return undefined;
   const reason = data.reason;
   return TERMINAL_REASONS.find((known) => known === reason);
+}
+
+/**
+ * A stream of nothing but its terminal event, at `offset`: the end of a run whose events are out of reach
+ * (they lived in a process that is gone), so that its reader ends instead of waiting.
+ */
+export async function* terminalEventOnly(reason: TerminalReason, offset: string): AsyncGenerator<StreamEvent, void> {
+  yield { offset, chunk: createTerminalChunk(reason) };
 }

@@ -104,6 +104,41 @@ export function parseSse(text: string): SseEvent[] {
     });
 }
 
+/** Reads an SSE body incrementally: take the first n events now, the rest later (or drop it, as a client that goes). */
+export function readSseIncrementally(response: Response) {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let raw = "";
+  let parsedUpTo = 0;
+  let done = false;
+  const events: SseEvent[] = [];
+  const pump = async () => {
+    const result = await reader.read();
+    if (result.done) done = true;
+    else raw += decoder.decode(result.value, { stream: true });
+    const cut = raw.lastIndexOf("\n\n") + 2;
+    if (cut > parsedUpTo) {
+      events.push(...parseSse(raw.slice(parsedUpTo, cut)));
+      parsedUpTo = cut;
+    }
+  };
+  return {
+    async take(count: number): Promise<SseEvent[]> {
+      while (events.length < count && !done) await pump();
+      if (events.length < count) throw new Error(`stream ended after ${events.length} events`);
+      return events.slice(0, count);
+    },
+    async rest(): Promise<{ events: SseEvent[]; raw: string }> {
+      while (!done) await pump();
+      return { events, raw };
+    },
+    /** Disconnects, keeping what was read. */
+    async cancel(): Promise<void> {
+      await reader.cancel().catch(() => undefined);
+    },
+  };
+}
+
 /** The chunks of an SSE body (the [DONE] sentinel excluded). */
 export function chunksOf(events: SseEvent[]): Array<Record<string, unknown> & { type: string }> {
   return events.filter((event) => event.data !== "[DONE]").map((event) => JSON.parse(event.data));

@@ -8,6 +8,8 @@ export interface ApprovalRequest {
   approvalId?: string;
   toolName: string;
   input: unknown;
+  /** The durable round whose model asked. */
+  round?: number;
 }
 
 export interface Decision {

@@ -77,6 +77,7 @@ export function createExecutionRepository(db: Database) {
       conversationId: string;
       ownerId: string;
       metadata?: Record<string, unknown>;
+      processUrl?: string;
     }): Promise<ExecutionRow> {
       const [row] = await db
         .insert(workflowExecutions)
@@ -201,7 +202,15 @@ export function createExecutionRepository(db: Database) {
       throw new IllegalTransitionError(id, current.status, change.status);
     },
 
-    /** Executions of one mode left `running` by a process that is gone (embedded single-process mode only). */
+    /** Of the given executions, those that are `cancelled` now (one primary-key lookup per id). */
+    async listCancelled(ids: readonly string[]): Promise<Array<Pick<ExecutionRow, "id" | "metadata">>> {
+      if (ids.length === 0) return [];
+      return db
+        .select({ id: workflowExecutions.id, metadata: workflowExecutions.metadata })
+        .from(workflowExecutions)
+        .where(and(inArray(workflowExecutions.id, [...ids]), eq(workflowExecutions.status, "cancelled")));
+    },
+
     /** Every execution of `mode` still `running`. */
     async listRunning(mode: ExecutionMode): Promise<ExecutionRow[]> {
       return db
@@ -210,6 +219,7 @@ export function createExecutionRepository(db: Database) {
         .where(and(eq(workflowExecutions.mode, mode), eq(workflowExecutions.status, "running")));
     },
 
+    /** Executions of one mode left `running` by a process that is gone (embedded single-process mode only). */
     async failInterrupted(mode: ExecutionMode, error: string): Promise<number> {
       const rows = await db
         .update(workflowExecutions)

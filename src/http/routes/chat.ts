@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { UIMessage } from "ai";
 import type { OpenedStream } from "../../runs/service";
 import { ChatResumeQuerySchema, createChatRequestSchema, errorResponses, Id, json, SSE_RESPONSE } from "../schemas";
+import { forwardToPeer, wasForwarded } from "../peer-proxy";
 import { createRouter, type AppServices } from "../router";
 import { requestedPosition, sseResponse, streamOptions } from "../sse";
 
@@ -95,8 +96,10 @@ export function chatRoutes(services: AppServices) {
       const { conversationId } = c.req.valid("param");
       const position = requestedPosition(c, c.req.valid("query"));
       services.admission.admitStream();
-      const opened = await services.runs.openConversationStream(c.get("principal"), conversationId, position);
+      const hop = { forwarded: wasForwarded(c) };
+      const opened = await services.runs.openConversationStream(c.get("principal"), conversationId, position, hop);
       if (!opened) return c.body(null, 204);
+      if ("peer" in opened) return (await forwardToPeer(c, opened, services)) as never;
       return sseResponse(opened, streamOptions(services), resumeHeaders(opened)) as never;
     },
   );

@@ -10,6 +10,7 @@ import {
   SSE_RESPONSE,
   StepTimelineEntrySchema,
 } from "../schemas";
+import { forwardToPeer, wasForwarded } from "../peer-proxy";
 import { createRouter, type AppServices } from "../router";
 import { requestedOffset, sseResponse, streamOptions } from "../sse";
 import { executionView } from "../views";
@@ -81,7 +82,9 @@ export function executionRoutes(services: AppServices) {
         c.get("principal"),
         c.req.valid("param").executionId,
         offset,
+        { forwarded: wasForwarded(c) },
       );
+      if ("peer" in opened) return (await forwardToPeer(c, opened, services)) as never;
       return sseResponse(opened, streamOptions(services)) as never;
     },
   );

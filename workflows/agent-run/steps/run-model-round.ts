@@ -110,7 +110,11 @@ async function modelRound(
   }
   // What the round produced is persisted with its recorded result (see runOnce): a retry of an attempt
   // cut short reads the conversation as this attempt did.
-  const commit = (inTransaction: typeof repositories) => persistTurn(inTransaction, execution, turn.summary);
+  const commit = (inTransaction: typeof repositories) =>
+    persistTurn(inTransaction, execution, {
+      ...turn.summary,
+      approvals: turn.summary.approvals.map((approval) => ({ ...approval, round: input.round })),
+    });
   if (cancelled.signal.aborted) {
     if (finish) await writer.write(finish);
     await writer.write(createTerminalChunk("cancelled"));

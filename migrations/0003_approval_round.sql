@@ -1,0 +1,1 @@
+ALTER TABLE "tool_approvals" ADD COLUMN "round" integer;
