@@ -339,7 +339,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
       await stream.cancel();
     });
 
-    it("when A dies, B ends its readers with the run's end at once: failed mid-turn, completed for a finished turn", async () => {
+    it("when A dies, B ends its readers with the run's end at once: failed mid-turn, 410 for a finished turn's lost tail", async () => {
       // A finished turn, whose buffer only A held…
       const finished = await startClassic(a!, "classic-finished-on-a", "count to 5");
       const finishedEvents = (await finished.stream.rest()).events;
@@ -378,12 +378,10 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
       expect(terminalOf(wholeRun)).toMatchObject({ type: "data-terminal", data: { reason: "failed" } });
       // Without an offset an ended turn is nothing to resume, as on one process.
       expect((await api(b!, "/api/chat/classic-killed/stream", undefined, asAlice())).status).toBe(204);
-      // The finished turn's text went with A; its reader still gets how it ended.
+      // The finished turn's text went with A: gone (410), as an expired buffer, never a silent end.
       const finishedResume = await api(b!, "/api/chat/classic-finished-on-a/stream", undefined, asAlice({ "last-event-id": finishedEvents[2]!.id! }));
-      expect(finishedResume.status).toBe(200);
-      const finishedTail = parseSse(await finishedResume.text());
-      expect(finishedTail).toHaveLength(2);
-      expect(terminalOf(finishedTail)).toMatchObject({ type: "data-terminal", data: { reason: "completed" } });
+      expect(finishedResume.status).toBe(410);
+      expect(((await finishedResume.json()) as { error: { code: string } }).error.code).toBe("gone");
       expect(Date.now() - resuming).toBeLessThan(3_000);
 
       a = await startServerProcess(environmentOfA);

@@ -1,6 +1,7 @@
 import type { ExecutionRow } from "../../drizzle/schema";
-import { DomainError, NotFoundError } from "../errors";
+import { DomainError, GoneError, NotFoundError } from "../errors";
 import { CLASSIC_ROUND, encodeOffset, terminalEventOnly, type TerminalReason } from "../streams";
+import { INTERRUPTED_ERROR } from "./interrupted-runs";
 import type { OpenedStream, ResumePosition } from "./service";
 
 /** How long a resume waits for a run whose process holds its lock but does not answer (it may be stopping). */
@@ -57,13 +58,21 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * reader gets the run's end at once instead of waiting for the next sweep.
  */
 export function createClassicPeers(settings: ClassicPeerSettings) {
-  /** The run as it ended, its terminal event at the reader's position; 503 while its live process does not answer. */
-  async function endAsStored(executionId: string, lastOffset: string | undefined): Promise<OpenedStream> {
+  /**
+   * The run as it ended, its terminal event at the reader's position; 503 while its live process does not
+   * answer. A reader that got nothing relayed yet (`fresh`) of a run that had ended before its process went
+   * gets 410, as for an expired buffer: the rest of its events existed and are gone, and a lone terminal
+   * event would let the client think it had them (the conversation holds the full message).
+   */
+  async function endAsStored(executionId: string, lastOffset: string | undefined, fresh: boolean): Promise<OpenedStream> {
     const deadline = Date.now() + UNREACHABLE_OWNER_WAIT_MS;
     for (;;) {
       const execution = await settings.settle(executionId);
       if (!execution) throw new NotFoundError("execution", executionId);
       const reason = terminalReasonOfStatus(execution);
+      if (reason && fresh && execution.error !== INTERRUPTED_ERROR) {
+        throw new GoneError(`the stream of execution ${executionId} went with the server process that ran it; the conversation holds its messages`);
+      }
       if (reason) {
         const offset = lastOffset ?? encodeOffset({ round: CLASSIC_ROUND, index: 0 });
         return { execution, events: terminalEventOnly(reason, offset) };
@@ -94,11 +103,11 @@ export function createClassicPeers(settings: ClassicPeerSettings) {
      */
     open(execution: ExecutionRow, lastOffset: string | undefined, forwarded: boolean): PeerStream | Promise<OpenedStream> {
       if (forwarded || !execution.processUrl || execution.processUrl === settings.ownUrl()) {
-        return endAsStored(execution.id, lastOffset);
+        return endAsStored(execution.id, lastOffset, true);
       }
       return {
         peer: { url: execution.processUrl, executionId: execution.id },
-        whenUnreachable: (relayed) => endAsStored(execution.id, relayed ?? lastOffset),
+        whenUnreachable: (relayed) => endAsStored(execution.id, relayed ?? lastOffset, relayed === undefined),
       };
     },
   };
