@@ -191,7 +191,9 @@ export function toSseByteStream(
       return false;
     }
     try {
-      batch += formatSseEvent(result.value.offset, result.value.chunk, result.value.data);
+      const event = result.value;
+      // A buffered event keeps its JSON: reading `chunk` would parse it again, per event of a replay.
+      batch += event.data === undefined ? formatSseEvent(event.offset, event.chunk) : formatSseEvent(event.offset, undefined, event.data);
     } catch (error) {
       fail(error);
       return false;
