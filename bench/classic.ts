@@ -29,6 +29,7 @@ import {
   summary,
   type BenchServer,
   type ClientWorker,
+  emitReport,
 } from "./support";
 
 const quick = process.argv.includes("--quick") || process.env.BENCH_QUICK === "1";
@@ -364,11 +365,7 @@ async function concurrentStreams(server: BenchServer, client: ClientWorker) {
 const benchStart = performance.now();
 
 function emit(exitCode: number): never {
-  results.durationMs = Math.round(performance.now() - benchStart);
-  results.correctnessFailures = failures.slice(0, 20);
-  results.notes = notes;
-  process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-  process.exit(exitCode);
+  return emitReport(results, { startedAt: benchStart, failures, notes }, exitCode);
 }
 
 async function main() {

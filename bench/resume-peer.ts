@@ -36,7 +36,7 @@ import { openPglite } from "../src/db/client";
 import { createLogger } from "../src/logger";
 import { StreamBufferRegistry, UI_MESSAGE_STREAM_HEADERS, formatSseEvent } from "../src/streams";
 import { createTether, type Tether } from "../src/tether";
-import { benchmarkHeader, log, median, round2, sleep, summary } from "./support";
+import { benchmarkHeader, emitReport, log, median, round2, sleep, summary } from "./support";
 import { serveWorkerApi, startWorkerClient, type WorkerClient } from "./worker-rpc";
 
 const quick = process.argv.includes("--quick") || process.env.BENCH_QUICK === "1";
@@ -780,11 +780,7 @@ const results: Record<string, unknown> = benchmarkHeader("single-stream resume: 
 const benchStart = performance.now();
 
 function emit(exitCode: number): never {
-  results.durationMs = Math.round(performance.now() - benchStart);
-  results.correctnessFailures = failures.slice(0, 20);
-  results.notes = notes;
-  process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-  process.exit(exitCode);
+  return emitReport(results, { startedAt: benchStart, failures, notes }, exitCode);
 }
 
 async function main() {

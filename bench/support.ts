@@ -202,3 +202,16 @@ export function startStallMonitor(intervalMs = 10) {
 }
 
 export const rssMb = () => round2(process.memoryUsage().rss / (1024 * 1024));
+
+/** Prints the one JSON document of a bench (with its duration, first correctness failures and notes) and exits. */
+export function emitReport(
+  results: Record<string, unknown>,
+  run: { startedAt: number; failures: readonly unknown[]; notes: unknown },
+  exitCode: number,
+): never {
+  results.durationMs = Math.round(performance.now() - run.startedAt);
+  results.correctnessFailures = run.failures.slice(0, 20);
+  results.notes = run.notes;
+  process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  process.exit(exitCode);
+}

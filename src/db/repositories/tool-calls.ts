@@ -45,7 +45,7 @@ export function createToolCallRepository(db: Database) {
 export type ToolCallRepository = ReturnType<typeof createToolCallRepository>;
 
 /** The outcome a finished row records; undefined while the call is (or was left) `started`. */
-export function outcomeOf(row: ToolCallRow): ToolCallOutcome | undefined {
+export function recordedOutcome(row: ToolCallRow): ToolCallOutcome | undefined {
   if (row.status === "succeeded") return { status: "succeeded", output: row.output };
   if (row.status === "failed") return { status: "failed", errorText: row.errorText ?? "the tool call failed" };
   return undefined;

@@ -2,7 +2,7 @@ import { getStepMetadata, getWorkflowMetadata } from "workflow";
 import type { ExecutionStatus } from "../../../drizzle/schema";
 import { callRecordedTool, isToolCallFailure, type RecordedTool } from "../../../src/agents/mcp";
 import { isTerminal } from "../../../src/db/repositories/executions";
-import { outcomeOf, type ToolCallOutcome } from "../../../src/db/repositories/tool-calls";
+import { recordedOutcome, type ToolCallOutcome } from "../../../src/db/repositories/tool-calls";
 import { createRoundWriter } from "../../../src/runs/durable/round-writer";
 import { attemptKey, type RoundEnvelope } from "../../../src/runs/durable/rounds";
 import { runOnce } from "../../../src/runs/durable/run-once";
@@ -76,7 +76,7 @@ async function callOnce(input: ServerToolInput, toolInput: unknown): Promise<Too
   const logger = services.logger.child({ executionId: input.executionId, mode: "durable", toolCallId: call.toolCallId, toolName: call.toolName });
   const recorded = await toolCalls.find(input.executionId, call.toolCallId);
   if (recorded) {
-    const finished = outcomeOf(recorded);
+    const finished = recordedOutcome(recorded);
     if (finished) return finished;
     if (!tool?.idempotent) {
       const unknown: ToolCallOutcome = { status: "failed", errorText: unknownOutcome(call.toolName) };
