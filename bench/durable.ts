@@ -64,7 +64,7 @@ const settings = quick
       overheadWarmUp: 1,
       overheadRounds: 6,
       chunkRuns: 1,
-      fastCount: 100,
+      fastCounts: [100, 300],
       fastRounds: 1,
       approvalRuns: 5,
       lengths: [1, 20, 100],
@@ -78,8 +78,8 @@ const settings = quick
       overheadWarmUp: 2,
       overheadRounds: 15,
       chunkRuns: 4,
-      fastCount: 300,
-      fastRounds: 3,
+      fastCounts: [100, 300],
+      fastRounds: 5,
       approvalRuns: 20,
       lengths: [1, 20, 100],
       lengthRepeats: 3,
@@ -279,6 +279,8 @@ async function tetherTurnInProcess(server: DurableBenchServer) {
     ownerId: "local",
     metadata: { round: 0 },
   });
+  // The input of runs started before statusInRound: their status steps are Tether steps with no model in
+  // them, the cleanest measure of what a Tether step costs over a trivial one.
   const started = await start({ workflowId: AGENT_RUN_WORKFLOW_ID }, [{ executionId: execution.id, approvalTimeoutMs: 60_000 }]);
   const run = await waitForRun(started.runId);
   if (run.status !== "completed") failures.push(`overhead: Tether run ${run.runId} ended ${run.status}`);
@@ -393,7 +395,6 @@ async function stepOverhead(server: DurableBenchServer, client: DurableClientWor
     ),
     ratio: {
       recordStatusVsTrivialStep: round2(ratio),
-      recordStatusOverHttpVsTrivialStep: round2(cycleMedian("tetherHttp") / cycleMedian("bare")),
       wholeRunPerStep: round2(perStepMedian("tether") / perStepMedian("bare")),
       pairedWholeRun: summary(pairedRatios),
     },
@@ -557,60 +558,72 @@ async function measureChunkLatency(server: DurableBenchServer, client: DurableCl
 
 /**
  * How fast a fast model's chunks get through a durable round: `count to n` on demo:0, POST /api/chat to its
- * [DONE], durable vs the same agent in classic mode (executionMode override), alternating.
+ * [DONE], durable vs the same agent in classic mode (executionMode override), alternating; at two lengths,
+ * so that what a chunk costs (the slope) shows apart from what a turn costs whatever its length.
  */
 async function fastModelThroughput(server: DurableBenchServer, client: DurableClientWorker) {
-  const n = settings.fastCount;
-  const expected = Array.from({ length: n }, (_, index) => String(index + 1)).join(" ");
   type Variant = "durable" | "classic";
   const variants: Variant[] = ["durable", "classic"];
-  const timings: Record<Variant, { ms: number[]; events: number[] }> = {
-    durable: { ms: [], events: [] },
-    classic: { ms: [], events: [] },
-  };
+  const counts = settings.fastCounts;
+  const timings = new Map(counts.map((n) => [n, { durable: { ms: [] as number[], events: [] as number[] }, classic: { ms: [] as number[], events: [] as number[] } }]));
   for (let round = 0; round < settings.fastRounds; round++) {
     const order = variants.map((_, index) => variants[(index + round) % variants.length]!);
-    for (const variant of order) {
-      const stream = await client.call("chat", {
-        baseUrl: server.url,
-        conversationId: uniqueId(`fast-${variant}`),
-        agentId: FAST_AGENT,
-        text: `count to ${n}`,
-        executionMode: variant,
-      });
-      if (variant === "durable" && stream.executionId) {
-        const execution = await server.tether.repositories.executions.get(stream.executionId);
-        if (execution.workflowRunId) await waitForRun(execution.workflowRunId);
+    for (const n of counts) {
+      const expected = Array.from({ length: n }, (_, index) => String(index + 1)).join(" ");
+      for (const variant of order) {
+        const stream = await client.call("chat", {
+          baseUrl: server.url,
+          conversationId: uniqueId(`fast-${variant}`),
+          agentId: FAST_AGENT,
+          text: `count to ${n}`,
+          executionMode: variant,
+        });
+        if (variant === "durable" && stream.executionId) {
+          const execution = await server.tether.repositories.executions.get(stream.executionId);
+          if (execution.workflowRunId) await waitForRun(execution.workflowRunId);
+        }
+        const text = deltasOf(stream.events).map((event) => event.delta).join("");
+        if (stream.status !== 200 || !stream.done || text !== expected) {
+          failures.push(`fast model ${variant}: status ${stream.status}, [DONE] ${stream.done}, text starts ${JSON.stringify(text.slice(0, 20))}`);
+          continue;
+        }
+        timings.get(n)![variant].ms.push(stream.endedAt - stream.startedAt);
+        timings.get(n)![variant].events.push(stream.events.length);
       }
-      const text = deltasOf(stream.events).map((event) => event.delta).join("");
-      if (stream.status !== 200 || !stream.done || text !== expected) {
-        failures.push(`fast model ${variant}: status ${stream.status}, [DONE] ${stream.done}, text starts ${JSON.stringify(text.slice(0, 20))}`);
-        continue;
-      }
-      timings[variant].ms.push(stream.endedAt - stream.startedAt);
-      timings[variant].events.push(stream.events.length);
+      const last = (variant: Variant) => round2(timings.get(n)![variant].ms.at(-1) ?? Number.NaN);
+      log(
+        `[${server.kind}] 2. fast model count to ${n}, round ${round + 1}/${settings.fastRounds}: durable ${last("durable")} ms, ` +
+          `classic ${last("classic")} ms`,
+      );
     }
-    const last = (variant: Variant) => round2(timings[variant].ms.at(-1) ?? Number.NaN);
-    log(
-      `[${server.kind}] 2. fast model round ${round + 1}/${settings.fastRounds}: durable ${last("durable")} ms, ` +
-        `classic ${last("classic")} ms`,
-    );
   }
-  const describe = (variant: Variant) => ({
-    turnMs: summary(timings[variant].ms),
-    msPerEvent: round2(median(timings[variant].ms.map((ms, index) => ms / timings[variant].events[index]!))),
+  const describe = (n: number, variant: Variant) => {
+    const { ms, events } = timings.get(n)![variant];
+    return { turnMs: summary(ms), events: median(events), msPerEvent: round2(median(ms.map((each, index) => each / events[index]!))) };
+  };
+  const byLength = counts.map((n) => {
+    const durable = describe(n, "durable");
+    const classic = describe(n, "classic");
+    return { count: n, sseEventsPerTurn: durable.events, durable, classic, durableOverClassic: round2(durable.msPerEvent / classic.msPerEvent) };
   });
-  const durable = describe("durable");
-  const classic = describe("classic");
+  const [short, long] = [byLength[0]!, byLength.at(-1)!];
+  // The extra cost of the longer turn's extra chunks: what one more chunk costs, fixed turn costs cancelled out.
+  const slope = (variant: Variant) =>
+    round2((long[variant].turnMs.p50! - short[variant].turnMs.p50!) / (long.sseEventsPerTurn - short.sseEventsPerTurn));
+  const marginal = long === short ? undefined : { durable: slope("durable"), classic: slope("classic") };
   return {
     what:
-      `count to ${n} on demo:0 through POST /api/chat, request sent → [DONE] read by the client worker; the same agent ` +
-      "durable and classic (executionMode override)",
+      `count to ${counts.join(" and ")} on demo:0 through POST /api/chat, request sent → [DONE] read by the client worker; the same ` +
+      "agent durable and classic (executionMode override)",
     rounds: settings.fastRounds,
-    sseEventsPerTurn: median(timings.durable.events),
-    durable,
-    classic,
-    durableOverClassic: round2(durable.msPerEvent / classic.msPerEvent),
+    byLength,
+    sseEventsPerTurn: long.sseEventsPerTurn,
+    durable: long.durable,
+    classic: long.classic,
+    durableOverClassic: long.durableOverClassic,
+    ...(marginal
+      ? { marginalMsPerEvent: { ...marginal, durableOverClassic: round2(marginal.durable / marginal.classic) } }
+      : {}),
   };
 }
 
@@ -847,10 +860,9 @@ function allHeadlines(worlds: Partial<Record<WorldKind, WorldSection>>) {
   return {
     "1. step overhead: recordStatus cycle vs trivial step cycle, medians in ms (target ratio <= 1.25)": pick((s) => ({
       tetherRecordStatus: s.stepOverhead?.tether.cycleMs.p50,
-      tetherRecordStatusOverHttp: s.stepOverhead?.tetherOverHttp.cycleMs.p50,
+      tetherTurnOverHttp: { steps: s.stepOverhead?.tetherOverHttp.stepsPerRun, runMs: s.stepOverhead?.tetherOverHttp.runMs.p50 },
       bareTrivialStep: s.stepOverhead?.bare.cycleMs.p50,
       ratio: s.stepOverhead?.ratio.recordStatusVsTrivialStep,
-      ratioOverHttp: s.stepOverhead?.ratio.recordStatusOverHttpVsTrivialStep,
       wholeRunMsPerStep: { tether: s.stepOverhead?.tether.msPerStep.p50, bare: s.stepOverhead?.bare.msPerStep.p50 },
       pass: s.stepOverhead?.pass,
     })),
@@ -860,6 +872,13 @@ function allHeadlines(worlds: Partial<Record<WorldKind, WorldSection>>) {
         durable: s.chunkLatency?.fastModel.durable.msPerEvent,
         classic: s.chunkLatency?.fastModel.classic.msPerEvent,
         durablePerEventMsOverClassicPerEventMs: s.chunkLatency?.fastModel.durableOverClassic,
+        byLength: s.chunkLatency?.fastModel.byLength.map((length) => ({
+          events: length.sseEventsPerTurn,
+          durable: length.durable.msPerEvent,
+          classic: length.classic.msPerEvent,
+          ratio: length.durableOverClassic,
+        })),
+        marginal: s.chunkLatency?.fastModel.marginalMsPerEvent,
       },
     })),
     "3. approval POST -> first round-1 event, ms": pick((s) => ({
@@ -927,8 +946,9 @@ function methodNotes(): string[] {
   return [
     "clocks: the bench's instruments and the client worker share process.hrtime (one monotonic clock for all threads); " +
       "run and step times come from the world's own records (createdAt/startedAt/completedAt, millisecond resolution)",
-    "1. step overhead — Tether side: agentRun on demo:0 with the prompt \"hi\" runs as 3 steps: recordStatus(running) → " +
-      "runModelRound → recordStatus(completed); it is started in-process with start() after writing the rows POST /api/chat " +
+    "1. step overhead — Tether side: agentRun on demo:0 with the prompt \"hi\", started with the input of runs that " +
+      "predate statusInRound, runs as 3 steps: recordStatus(running) → runModelRound → recordStatus(completed) (a turn " +
+      "started now is the model round alone); it is started in-process with start() after writing the rows POST /api/chat " +
       "writes, as the bare runs are started, and nobody reads its stream. Bare side: bareSteps of " +
       "bench/workflows/durable-bare.ts with the same shape: steps that return 1, the middle one writing as many chunks to r0 " +
       "as the model round wrote (stream writes make the SDK's next replay slower, whoever writes). A step's cycle = its " +
@@ -936,8 +956,8 @@ function methodNotes(): string[] {
       "schedules it, its queue delivery, its body and its completion event. The ratio compares the cycles of the two " +
       "recordStatus steps (positions 1 and 3) with the trivial steps at the same positions (medians); dispatchMs = replay + " +
       "queue delivery, bodyMs = step startedAt → completedAt. wholeRunPerStep = (run createdAt → completedAt) / steps, which " +
-      "also counts runModelRound's model call. tetherOverHttp: the same turn through POST /api/chat with the response read " +
-      "to the end, for comparison (the server streams the response on the same thread while the steps run)",
+      "also counts runModelRound's model call. tetherOverHttp: a turn as POST /api/chat starts it now (one step) with the " +
+      "response read to the end, for comparison (the server streams the response on the same thread while the steps run)",
     "2. chunk latency — the demo:50 model is wrapped (through the step services' ModelSettings.provided hook; same demo " +
       "model) to timestamp each text delta when it is emitted, which is when runModelRound writes it (its writer.write " +
       "follows within the same turn of the loop); world.writeToStream/writeToStreamMulti are wrapped to timestamp when the " +
@@ -946,7 +966,9 @@ function methodNotes(): string[] {
       "POST answered) and the original chat response are read in the worker thread. Deltas are matched by position (the " +
       "texts are checked); only deltas emitted after the resume route answered count (live, not replayed)",
     "2. fastModel — the same agent at demo:0 with count to n: durable vs classic (the world's streamFlushIntervalMs is 0, " +
-      "as Tether sets it: each chunk is handed to the world at once)",
+      "as Tether sets it: each chunk is handed to the world at once), at count to 100 (108 events) and 300 (308 events); " +
+      "msPerEvent = turn / events (fixed turn costs included), marginalMsPerEvent = (p50 turn at 300 − p50 turn at 100) / " +
+      "(events at 300 − events at 100): what a chunk costs once the turn is under way",
     "3. approval latency — each run: a durable chat with the send_email prompt (demo:0), wait for `suspended`, open GET " +
       "/api/executions/:id/stream in the worker, let it replay round 0, wait a random 150–650 ms (so periodic work is " +
       "sampled at every phase), POST the approval, time until the first event whose SSE id starts with `1.`. The breakdown " +

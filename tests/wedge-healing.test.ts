@@ -90,14 +90,15 @@ describe.each(databaseKinds())("a step left finished without its completion even
     if (chat === "event") expect(await wedgedSteps(kind, dataDir, database?.url)).toHaveLength(1);
 
     server = await startServerProcess(environment, port);
+    // The model round records `completed` in Tether's table before the SDK records the step finished, so
+    // the run is only done once the wedged step was healed and the workflow run finished.
+    await eventually(async () => expect(server!.output()).toContain("healed a step a crash left half finished"), 60_000);
     const done = await eventually(async () => {
       const current = (await (await api(`/api/executions/${executionId}`)).json()) as Execution;
       expect(current.status).toBe("completed");
       return current;
     }, 60_000);
     expect(done.status).toBe("completed");
-    expect(server.output()).toContain("healed a step a crash left half finished");
-    // The last step records `completed` in Tether's table before the SDK records the step finished.
     await eventually(async () => expect(await wedgedSteps(kind, dataDir, database?.url)).toEqual([]));
     const replay = chunksOf(parseSse(await (await api(`/api/executions/${executionId}/stream`)).text()));
     expect(textOf(replay)).toBe(countText(30));

@@ -72,19 +72,23 @@ export async function agentRun(input: AgentRunInput): Promise<void> {
   const { workflowRunId } = getWorkflowMetadata();
   const maxSteps = input.maxSteps ?? Number.POSITIVE_INFINITY;
   let round = 0;
+  // Runs started before the model round recorded statuses replay the steps that did (see statusInRound).
+  const separateStatusSteps = !input.statusInRound;
   try {
-    if ((await recordStatus(executionId, { status: "running", workflowRunId })) !== "running") return;
+    if (separateStatusSteps && (await recordStatus(executionId, { status: "running", workflowRunId })) !== "running") return;
     const serverTools = input.usesToolServers ? await recordRunServerTools(executionId) : undefined;
     let step = 0;
     for (;;) {
-      const result = await runModelRound({ executionId, round, step, ...(serverTools ? { serverTools } : {}) }, roundStream(round));
+      const result = await runModelRound(
+        { executionId, round, step, recordsStatus: !separateStatusSteps, ...(serverTools ? { serverTools } : {}) },
+        roundStream(round),
+      );
       if (result.outcome === "cancelled") return;
-      if (result.outcome === "failed") {
-        await recordStatus(executionId, { status: "failed", error: result.error ?? "the model failed" });
-        return;
-      }
-      if (result.outcome === "completed") {
-        await recordStatus(executionId, { status: "completed" });
+      if (result.outcome === "failed" || result.outcome === "completed") {
+        if (separateStatusSteps) {
+          const error = result.outcome === "failed" ? { error: result.error ?? "the model failed" } : {};
+          await recordStatus(executionId, { status: result.outcome, ...error });
+        }
         return;
       }
       if (result.outcome === "tools") {
@@ -98,11 +102,14 @@ export async function agentRun(input: AgentRunInput): Promise<void> {
         }
         continue;
       }
-      const suspended = await recordStatus(executionId, {
-        status: "suspended",
-        metadata: { round, pendingToolCallIds: result.toolCallIds },
-      });
-      if (suspended !== "suspended") return;
+      if (separateStatusSteps) {
+        const suspended = await recordStatus(executionId, {
+          status: "suspended",
+          metadata: { round, pendingToolCallIds: result.toolCallIds },
+        });
+        if (suspended !== "suspended") return;
+      }
+      // A cancel meanwhile ends this workflow run (and runApprovedTools would find the run ended).
       await waitForDecisions(executionId, result.toolCallIds, input.approvalTimeoutMs);
       round += 1;
       step = 1;

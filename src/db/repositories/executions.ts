@@ -183,11 +183,15 @@ export function createExecutionRepository(db: Database) {
       return row;
     },
 
-    /** Merges keys into an execution's metadata without touching its status. */
-    async mergeMetadata(id: string, metadata: Record<string, unknown>): Promise<ExecutionRow> {
+    /** Merges keys into an execution's metadata without touching its status (and records its run id, if given). */
+    async mergeMetadata(id: string, metadata: Record<string, unknown>, workflowRunId?: string): Promise<ExecutionRow> {
       const [row] = await db
         .update(workflowExecutions)
-        .set({ metadata: sql`${workflowExecutions.metadata} || ${JSON.stringify(metadata)}::jsonb`, updatedAt: new Date() })
+        .set({
+          metadata: sql`${workflowExecutions.metadata} || ${JSON.stringify(metadata)}::jsonb`,
+          ...(workflowRunId === undefined ? {} : { workflowRunId }),
+          updatedAt: new Date(),
+        })
         .where(eq(workflowExecutions.id, id))
         .returning();
       if (!row) throw new NotFoundError("execution", id);

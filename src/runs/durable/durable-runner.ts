@@ -36,6 +36,7 @@ export function createDurableRunner(dependencies: {
         approvalTimeoutMs: dependencies.approvalTimeoutMs,
         maxSteps: dependencies.maxSteps,
         usesToolServers: namesServerTools(agent.tools),
+        statusInRound: true,
       };
       const run = await start({ workflowId: AGENT_RUN_WORKFLOW_ID }, [input]);
       logger.info({ executionId: execution.id, workflowRunId: run.runId, mode: "durable" }, "run started");

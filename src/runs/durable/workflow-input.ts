@@ -6,4 +6,10 @@ export interface AgentRunInput {
   maxSteps?: number;
   /** The agent names MCP tools: the run records their list once, before its first round. */
   usesToolServers?: boolean;
+  /**
+   * The model round records the run's status itself (running, suspended, completed, failed), in the
+   * transaction that records its result. Absent in runs started earlier, which record each status in a step
+   * of its own: their replay must call those steps again, in the same order.
+   */
+  statusInRound?: true;
 }

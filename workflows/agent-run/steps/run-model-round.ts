@@ -10,6 +10,7 @@ import { UNBOUNDED_RETRIES } from "../../../src/runs/durable/retry-limits";
 import { pendingServerCalls, type ServerCall } from "../../../src/runs/durable/server-tool-calls";
 import { retryOrFail, withStepRetries } from "../../../src/runs/durable/step-retries";
 import { stepServices } from "../../../src/runs/durable/step-services";
+import type { StatusChange } from "../../../src/db/repositories/executions";
 import { createTerminalChunk } from "../../../src/streams/terminal-chunk";
 
 const CANCEL_CHECK_MS = 250;
@@ -21,6 +22,8 @@ export interface ModelRoundInput {
   step?: number;
   /** The MCP tools the run recorded when it started. */
   serverTools?: RecordedServerTools;
+  /** The round records the status its outcome leaves the run in (see AgentRunInput.statusInRound). */
+  recordsStatus?: boolean;
 }
 
 export interface ModelRoundResult {
@@ -58,11 +61,14 @@ async function modelRound(
   const services = stepServices();
   const { repositories } = services;
   // Recorded before the first write: a reader that opens the round later skips older attempts at once.
-  const execution = await repositories.executions.mergeMetadata(input.executionId, {
-    [attemptKey(stepId)]: attempt,
-    round: input.round,
-  });
-  const writer = createRoundWriter(writable, { stepId, attempt }, { workflowRunId: getWorkflowMetadata().workflowRunId, round: input.round });
+  const { workflowRunId } = getWorkflowMetadata();
+  const execution = await repositories.executions.mergeMetadata(
+    input.executionId,
+    { [attemptKey(stepId)]: attempt, round: input.round },
+    // The server records the run id once start() answers; a crash in between must not lose it.
+    input.recordsStatus ? workflowRunId : undefined,
+  );
+  const writer = createRoundWriter(writable, { stepId, attempt }, { workflowRunId, round: input.round });
   if (isTerminal(execution.status)) {
     await writer.close();
     return { result: { outcome: "cancelled", toolCallIds: [] } };
@@ -110,7 +116,7 @@ async function modelRound(
   }
   // What the round produced is persisted with its recorded result (see runOnce): a retry of an attempt
   // cut short reads the conversation as this attempt did.
-  const commit = (inTransaction: typeof repositories) =>
+  const persist = (inTransaction: typeof repositories) =>
     persistTurn(inTransaction, execution, {
       ...turn.summary,
       approvals: turn.summary.approvals.map((approval) => ({ ...approval, round: input.round })),
@@ -119,7 +125,7 @@ async function modelRound(
     if (finish) await writer.write(finish);
     await writer.write(createTerminalChunk("cancelled"));
     await writer.close();
-    return { result: { outcome: "cancelled", toolCallIds: [] }, commit };
+    return { result: { outcome: "cancelled", toolCallIds: [] }, commit: persist };
   }
   if (turn.summary.failure !== undefined) {
     try {
@@ -141,10 +147,21 @@ async function modelRound(
   const error = turn.summary.failure === undefined ? {} : { error: turn.summary.failure };
   if (outcome === "tools") {
     await writer.release();
-    return { result: { outcome, toolCallIds, serverCalls }, commit };
+    return { result: { outcome, toolCallIds, serverCalls }, commit: persist };
   }
   if (finish) await writer.write(finish);
   await writer.write(createTerminalChunk(outcome));
   await writer.close();
+  const status: StatusChange =
+    outcome === "suspended"
+      ? { status: outcome, metadata: { round: input.round, pendingToolCallIds: toolCallIds } }
+      : { status: outcome, ...(outcome === "failed" ? { error: turn.summary.failure ?? "the model failed" } : {}) };
+  const commit = async (inTransaction: typeof repositories) => {
+    await persist(inTransaction);
+    // A cancel recorded meanwhile stays: the status machine refuses to leave `cancelled`.
+    if (input.recordsStatus && (await inTransaction.executions.tryUpdateStatus(execution.id, status))) {
+      logger.info({ status: status.status }, "run status");
+    }
+  };
   return { result: { outcome, toolCallIds, serverCalls, ...error }, commit };
 }
