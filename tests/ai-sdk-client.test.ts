@@ -1,10 +1,8 @@
 import { DefaultChatTransport, type UIMessage } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseKinds } from "./support/database";
-import { eventually, startTestTether, userMessage, type TestTether } from "./support/tether";
+import { countText, eventually, startTestTether, userMessage, type TestTether } from "./support/tether";
 import { finalMessage, textParts } from "./support/assertions";
-
-const countText = (n: number) => Array.from({ length: n }, (_, index) => index + 1).join(" ");
 
 describe.each(databaseKinds())("the AI SDK's own chat client on %s", (kind) => {
   let harness: TestTether;

@@ -4,12 +4,12 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "./support/database";
 import { startServerProcess, type ServerProcess } from "./support/server-process";
-import { chunksOf, eventually, parseSse, textOf, userMessage } from "./support/tether";
-import type { ExecutionBody as Execution } from "./support/assertions";
+import { chunksOf, countText, eventually, parseSse, readUntil, textOf, userMessage } from "./support/tether";
+import { executionReader, settled } from "./support/executions";
 import { isWaitingWithSettledSteps, readRunEvents, type WorldLocation } from "./support/workflow-log";
 
-
-const countText = (n: number) => Array.from({ length: n }, (_, index) => index + 1).join(" ");
+/** How long a run may take to settle: a restarted server first starts its world and re-delivers steps. */
+const AFTER_RESTART_MS = 60_000;
 
 describe.each(databaseKinds())("a durable run survives kill -9 (%s world)", (kind) => {
   let dataDir: string;
@@ -54,13 +54,7 @@ describe.each(databaseKinds())("a durable run survives kill -9 (%s world)", (kin
         ? {}
         : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(init.json) }),
     });
-  const execution = async (id: string) => (await (await api(`/api/executions/${id}`)).json()) as Execution;
-  const settled = (id: string, status: string) =>
-    eventually(async () => {
-      const current = await execution(id);
-      expect(current.status).toBe(status);
-      return current;
-    }, 60_000);
+  const execution = executionReader((pathname) => api(pathname));
   const restart = async () => {
     await server!.crash();
     server = await startServerProcess(environment);
@@ -76,7 +70,7 @@ describe.each(databaseKinds())("a durable run survives kill -9 (%s world)", (kin
     });
     const executionId = response.headers.get("x-execution-id")!;
     await response.text();
-    const suspended = await settled(executionId, "suspended");
+    const suspended = await settled(execution, executionId, "suspended", AFTER_RESTART_MS);
     const toolCallId = suspended.pendingApprovals[0]!.toolCallId;
     // `suspended` is written by a step, before the run registers its hook; the crash this test is about
     // comes once the run really waits (a kill inside the SDK's own step bookkeeping is another matter:
@@ -90,7 +84,7 @@ describe.each(databaseKinds())("a durable run survives kill -9 (%s world)", (kin
     expect((await execution(executionId)).status).toBe("suspended");
     const decided = await api(`/api/executions/${executionId}/approvals/${toolCallId}`, { json: { approved: true } });
     expect(decided.status).toBe(200);
-    await settled(executionId, "completed");
+    await settled(execution, executionId, "completed", AFTER_RESTART_MS);
     const outbox = (await (await api("/api/outbox")).json()) as { messages: Array<{ toolCallId: string }> };
     expect(outbox.messages.filter((message) => message.toolCallId === toolCallId)).toHaveLength(1);
   });
@@ -101,17 +95,12 @@ describe.each(databaseKinds())("a durable run survives kill -9 (%s world)", (kin
     });
     const executionId = response.headers.get("x-execution-id")!;
     // Read until the run is well into the round, then pull the plug.
-    const reader = response.body!.getReader();
-    let received = "";
-    while (!received.includes('"delta":" 40"')) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("the round ended before the crash");
-      received += new TextDecoder().decode(value);
-    }
+    const read = await readUntil(response, '"delta":" 40"');
+    const received = read.text;
     await restart();
-    await reader.cancel().catch(() => undefined);
+    await read.cancel();
 
-    const done = await settled(executionId, "completed");
+    const done = await settled(execution, executionId, "completed", AFTER_RESTART_MS);
     // The round really ran twice: its step recorded a second attempt…
     expect(Object.entries(done.metadata).filter(([key, value]) => key.startsWith("attempt:") && value === 2)).toHaveLength(1);
     // …and the replay shows the surviving attempt only.
@@ -137,7 +126,7 @@ describe.each(databaseKinds())("a durable run survives kill -9 (%s world)", (kin
     });
     const executionId = response.headers.get("x-execution-id")!;
     await response.text();
-    const toolCallId = (await settled(executionId, "suspended")).pendingApprovals[0]!.toolCallId;
+    const toolCallId = (await settled(execution, executionId, "suspended", AFTER_RESTART_MS)).pendingApprovals[0]!.toolCallId;
     const answer = await api(`/api/executions/${executionId}/approvals/${toolCallId}`, { json: { approved: true } });
     expect(answer.status).toBe(200);
     // Follow the next round until the tool's result is out and the model has begun to answer.
@@ -146,18 +135,12 @@ describe.each(databaseKinds())("a durable run survives kill -9 (%s world)", (kin
       expect(stream.status).toBe(200);
       return stream;
     });
-    const reader = resumed.body!.getReader();
-    let received = "";
-    while (!received.includes('"text-delta"')) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("the round ended before the crash");
-      received += new TextDecoder().decode(value);
-    }
-    expect(received).toContain("tool-output-available");
+    const read = await readUntil(resumed, '"text-delta"');
+    expect(read.text).toContain("tool-output-available");
     await restart();
-    await reader.cancel().catch(() => undefined);
+    await read.cancel();
 
-    await settled(executionId, "completed");
+    await settled(execution, executionId, "completed", AFTER_RESTART_MS);
     const outbox = (await (await api("/api/outbox")).json()) as { messages: Array<{ toolCallId: string; messageId: string }> };
     const sent = outbox.messages.filter((message) => message.toolCallId === toolCallId);
     expect(sent).toHaveLength(1);

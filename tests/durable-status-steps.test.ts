@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AGENT_RUN_WORKFLOW_ID } from "../src/runs/durable/runtime";
 import type { AgentRunInput } from "../src/runs/durable/workflow-input";
 import { databaseKinds } from "./support/database";
-import { eventually, readSse, startTestTether, userMessage, type TestTether } from "./support/tether";
-import type { ExecutionBody as Execution } from "./support/assertions";
+import { executionReader, settled as settledAs } from "./support/executions";
+import { readSse, startTestTether, userMessage, type TestTether } from "./support/tether";
 
 const EMAIL = 'use send_email with {"to":"a@example.com","subject":"Hi","body":"From a durable run"}';
 
@@ -24,13 +24,7 @@ describe.each(databaseKinds())("durable status steps on %s", (kind) => {
   });
   afterAll(() => harness.dispose());
 
-  const execution = async (id: string) => (await (await harness.request(`/api/executions/${id}`)).json()) as Execution;
-  const settled = (id: string, status: string) =>
-    eventually(async () => {
-      const current = await execution(id);
-      expect(current.status).toBe(status);
-      return current;
-    }, 20_000);
+  const settled = (id: string, status: "suspended" | "completed") => settledAs(executionReader((pathname) => harness.request(pathname)), id, status);
   const stepNames = async (id: string) => {
     const { steps } = (await (await harness.request(`/api/executions/${id}/steps`)).json()) as { steps: Array<{ name: string }> };
     return steps.map((step) => step.name);

@@ -6,18 +6,29 @@ import { DurableStream, stream, type JsonBatch, type LiveMode } from "@durable-s
 import { sign } from "hono/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseKinds } from "./support/database";
-import { expectError, type ExecutionBody as Execution } from "./support/assertions";
-import { chunksOf, eventually, parseSse, readSse, startTestTether, textOf, userMessage, type TestTether } from "./support/tether";
+import { expectError } from "./support/assertions";
+import { executionReader, settled } from "./support/executions";
+import {
+  chunksOf,
+  countText,
+  eventually,
+  parseSse,
+  readSse,
+  startTestTether,
+  textOf,
+  userMessage,
+  type TestTether,
+} from "./support/tether";
 
 /**
- * `GET /v1/stream/executions/:id` (API.md v1.1, "Durable Streams read protocol") read with the real
+ * `GET /v1/stream/executions/:id` (docs/api.md § Routes, `GET /v1/stream/executions/:id`) read with the real
  * `@durable-streams/client`, against classic and durable runs on a real server.
  */
 
 type Chunk = Record<string, unknown> & { type: string };
 
 const COUNT = 200;
-const COUNTED = Array.from({ length: COUNT }, (_, index) => index + 1).join(" ");
+const COUNTED = countText(COUNT);
 const EMAIL = `use send_email with ${JSON.stringify({ to: "ds@example.com", subject: "s", body: "b" })}`;
 
 /** A fetch that remembers each request's URL and status. */
@@ -55,9 +66,7 @@ describe.each(databaseKinds())("Durable Streams reads on %s", (kind) => {
   afterAll(() => harness.dispose());
 
   const urlOf = (executionId: string) => `${baseUrl}/v1/stream/executions/${executionId}`;
-  const execution = async (id: string) => (await (await harness.request(`/api/executions/${id}`)).json()) as Execution;
-  const settled = (id: string, status: string) =>
-    eventually(async () => expect((await execution(id)).status).toBe(status), 20_000);
+  const execution = executionReader((pathname) => harness.request(pathname));
   /** Starts a turn; answers its execution id and the uninterrupted chat response's chunks (read meanwhile). */
   const startTurn = async (agentId: string, text: string) => {
     const response = await harness.request("/api/chat", {
@@ -90,7 +99,7 @@ describe.each(databaseKinds())("Durable Streams reads on %s", (kind) => {
       // The first request catches up (no `live`), later ones follow live in the mode asked for.
       expect(recorder.requests[0]!.url.searchParams.get("live")).toBeNull();
       expect(recorder.requests.some((request) => request.url.searchParams.get("live") === live)).toBe(true);
-      await settled(executionId, "completed");
+      await settled(execution, executionId, "completed");
       expect(items).toEqual(await wholeRun(executionId));
     });
 
@@ -114,7 +123,7 @@ describe.each(databaseKinds())("Durable Streams reads on %s", (kind) => {
       expect(before.some((chunk) => chunk.type === "data-terminal")).toBe(false);
       const resumed = await stream<Chunk>({ url: urlOf(executionId), offset: saved, live: "long-poll" });
       const after = await allItems(resumed);
-      await settled(executionId, "completed");
+      await settled(execution, executionId, "completed");
       expect([...before, ...after]).toEqual(await wholeRun(executionId));
       expect(textOf([...before, ...after])).toBe(COUNTED);
     });
@@ -122,7 +131,7 @@ describe.each(databaseKinds())("Durable Streams reads on %s", (kind) => {
     it("serves a finished run as a closed stream, at every offset and in every mode", async () => {
       const { executionId, uninterrupted } = await startTurn(`${mode}-tools`, "count to 20");
       const chunks = await uninterrupted;
-      await settled(executionId, "completed");
+      await settled(execution, executionId, "completed");
       const caughtUp = await stream<Chunk>({ url: urlOf(executionId), live: false });
       expect(await caughtUp.json()).toEqual(chunks);
       expect(caughtUp.streamClosed).toBe(true);
@@ -171,7 +180,7 @@ describe.each(databaseKinds())("Durable Streams reads on %s", (kind) => {
     it("waits while the run waits for an approval (204 on timeout), then follows it to its end", async () => {
       const { executionId, uninterrupted } = await startTurn(`${mode}-tools`, EMAIL);
       await uninterrupted;
-      await settled(executionId, "suspended");
+      await settled(execution, executionId, "suspended");
       const tail = await fetch(`${urlOf(executionId)}?offset=now`);
       const tailOffset = tail.headers.get("stream-next-offset")!;
       if (mode === "classic") {

@@ -8,7 +8,7 @@ import type { Repositories } from "../src/db/repositories";
 import { eventually, readSse, startTestTether, userMessage, type TestTether } from "./support/tether";
 
 /**
- * Property-based fuzzing of the HTTP surface (DESIGN.md invariant 15): whatever the path, query, headers or
+ * Property-based fuzzing of the HTTP surface (docs/design.md invariant 15): whatever the path, query, headers or
  * body, the answer is never a 5xx, every 4xx carries the JSON error body, the server stays up, and a rejected
  * request leaves no trace in the database.
  */

@@ -2,15 +2,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectInvalid } from "./support/assertions";
+import { expectError, expectInvalid } from "./support/assertions";
+import { databaseKinds } from "./support/database";
 import { startServerProcess } from "./support/server-process";
-import { startTestTether, userMessage, type TestTether } from "./support/tether";
+import { readSse, startTestTether, userMessage, type TestTether } from "./support/tether";
 
-describe("input limits", () => {
+describe.each(databaseKinds())("input limits on %s", (kind) => {
   let harness: TestTether;
 
   beforeAll(async () => {
-    harness = await startTestTether("pglite", {
+    harness = await startTestTether(kind, {
       TETHER_MAX_MESSAGES: "2",
       TETHER_MAX_MESSAGE_BYTES: "400",
       TETHER_MAX_JSON_DEPTH: "8",
@@ -18,27 +19,37 @@ describe("input limits", () => {
   });
   afterAll(() => harness.dispose());
 
-  const chat = (messages: unknown[]) =>
-    harness.request("/api/chat", { json: { id: "limited", agentId: "assistant", messages } });
+  const chat = (conversationId: string, messages: unknown[]) =>
+    harness.request("/api/chat", { json: { id: conversationId, agentId: "assistant", messages } });
 
-  it("refuses more messages than configured, naming the field", async () => {
-    await expectInvalid(await chat([userMessage("a"), userMessage("b"), userMessage("c")]), /messages/);
-    expect((await chat([userMessage("a"), userMessage("b")])).status).toBe(200);
+  /** A refused chat request stored nothing: no conversation, no execution (docs/design.md invariant 15). */
+  async function expectNothingStoredFor(conversationId: string) {
+    await expectError(await harness.request(`/api/conversations/${conversationId}`), 404, "not_found");
+    const listed = await harness.request(`/api/executions?conversationId=${conversationId}`);
+    expect(((await listed.json()) as { executions: unknown[] }).executions).toEqual([]);
+  }
+
+  it("refuses more messages than configured, naming the field, and stores nothing for it", async () => {
+    await expectInvalid(await chat("too-many", [userMessage("a"), userMessage("b"), userMessage("c")]), /messages/);
+    await expectNothingStoredFor("too-many");
+    // At the limit the same request is taken, and stored: the check above would have seen it.
+    const accepted = await chat("at-the-limit", [userMessage("a"), userMessage("b")]);
+    expect(accepted.status).toBe(200);
+    await readSse(accepted);
+    expect((await harness.request("/api/conversations/at-the-limit")).status).toBe(200);
   });
 
-  it("refuses a message larger than configured", async () => {
-    await expectInvalid(await chat([userMessage("x".repeat(500))]), /messages\.0/);
+  it("refuses a message larger than configured, and stores nothing for it", async () => {
+    await expectInvalid(await chat("too-large", [userMessage("x".repeat(500))]), /messages\.0/);
+    await expectNothingStoredFor("too-large");
   });
 
-  it("refuses JSON nested deeper than configured before parsing it", async () => {
+  it("refuses JSON nested deeper than configured before parsing it, and creates no agent", async () => {
     let nested: unknown = "deep";
     for (let level = 0; level < 12; level++) nested = { nested };
-    const response = await harness.request("/api/agents", { json: { name: "deep", instructions: nested } });
+    const response = await harness.request("/api/agents", { json: { id: "too-deep", name: "deep", instructions: nested } });
     await expectInvalid(response, /^body$/, /nested 1[0-9] levels deep/);
-  });
-
-  it("left nothing behind for the rejected requests", async () => {
-    expect((await harness.request("/api/conversations/limited")).status).toBe(200);
+    await expectError(await harness.request("/api/agents/too-deep"), 404, "not_found");
     const { agents } = (await (await harness.request("/api/agents")).json()) as { agents: Array<{ name: string }> };
     expect(agents.some((agent) => agent.name === "deep")).toBe(false);
   });

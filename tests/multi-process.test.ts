@@ -5,9 +5,11 @@ import path from "node:path";
 import { sign } from "hono/jwt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./support/database";
+import { settled } from "./support/executions";
 import { startServerProcess, type ServerProcess } from "./support/server-process";
 import {
   chunksOf,
+  countText,
   eventually,
   parseSse,
   readSseIncrementally,
@@ -18,7 +20,7 @@ import {
 import { expectError, type ExecutionBody as Execution } from "./support/assertions";
 
 /**
- * Scaling out (DESIGN.md): several server processes share one PostgreSQL — the app tables and the Workflow
+ * Scaling out (docs/api.md § Several processes): several server processes share one PostgreSQL — the app tables and the Workflow
  * SDK Postgres world with its queue — and any of them serves any durable run: reads its state, takes its
  * approvals and streams it, whichever process started it. A classic run's stream lives in the process that
  * runs it: the others forward its resumes there, and answer its end when that process is gone.
@@ -26,8 +28,6 @@ import { expectError, type ExecutionBody as Execution } from "./support/assertio
 
 const ADMIN_KEY = `admin-${randomBytes(12).toString("hex")}`;
 const JWT_SECRET = `jwt-secret-${randomBytes(24).toString("hex")}`;
-
-const countText = (n: number) => Array.from({ length: n }, (_, index) => index + 1).join(" ");
 
 describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one PostgreSQL", () => {
   let database: TestDatabase | undefined;
@@ -97,12 +97,9 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
     expect(response.status).toBe(200);
     return (await response.json()) as Execution;
   };
-  const settled = (server: ServerProcess, id: string, status: string) =>
-    eventually(async () => {
-      const current = await execution(server, id);
-      expect(current.status).toBe(status);
-      return current;
-    }, 30_000);
+  /** Waits for a run's status as one process answers it. */
+  const settledOn = (server: ServerProcess, id: string, status: Execution["status"]) =>
+    settled((executionId) => execution(server, executionId), id, status, 30_000);
 
   it("serves a run started on A from B: its state, its approval and its whole stream", async () => {
     const started = await api(a!, "/api/chat", {
@@ -117,7 +114,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
     expect(firstRound.map((chunk) => chunk.type)).toContain("tool-approval-request");
 
     // B sees the run A started, down to the approval it waits for…
-    const suspended = await settled(b!, executionId, "suspended");
+    const suspended = await settledOn(b!, executionId, "suspended");
     expect(suspended.pendingApprovals).toEqual([expect.objectContaining({ toolName: "send_email" })]);
     const { toolCallId } = suspended.pendingApprovals[0]!;
 
@@ -145,8 +142,8 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
     // The replay carries the first round as A served it.
     expect(chunks.slice(0, firstRound.length - 1)).toEqual(firstRound.slice(0, -1));
 
-    const doneOnA = await settled(a!, executionId, "completed");
-    const doneOnB = await settled(b!, executionId, "completed");
+    const doneOnA = await settledOn(a!, executionId, "completed");
+    const doneOnB = await settledOn(b!, executionId, "completed");
     expect(doneOnB.workflowRunId).toBe(doneOnA.workflowRunId);
 
     // The email went out once, whichever process ran the step.
@@ -187,8 +184,8 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
     expect(chunks.at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "completed" } });
 
     expect(textOf(chunksOf(parseSse(await onB)))).toBe(countText(100));
-    await settled(a!, executionId, "completed");
-    await settled(b!, executionId, "completed");
+    await settledOn(a!, executionId, "completed");
+    await settledOn(b!, executionId, "completed");
     // Once it has ended, nothing streams there any more, on either process.
     expect((await api(a!, "/api/chat/multi-count/stream")).status).toBe(204);
     expect((await api(b!, "/api/chat/multi-count/stream")).status).toBe(204);
@@ -213,14 +210,14 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
     await a!.crash();
     // A restarted process looks for runs left behind as it starts (every process also does every 30 s).
     a = await startServerProcess(environmentOfA);
-    const failed = await settled(b!, onA, "failed");
+    const failed = await settledOn(b!, onA, "failed");
     expect(failed.error).toBe("interrupted: the server process running it stopped");
     expect((await execution(b!, onB)).status).toBe("running");
     expect((await execution(a, onB)).status).toBe("running");
 
     const stopped = await api(b!, "/api/chat/classic-on-b/stop", {});
     expect(stopped.status).toBe(200);
-    await settled(b!, onB, "cancelled");
+    await settledOn(b!, onB, "cancelled");
   });
   describe("a classic turn is served from any process", () => {
     const asAlice = (headers: Record<string, string> = {}) => ({ token: tokens.alice, headers });
@@ -274,7 +271,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
       const everything = parseSse(await whole.text());
       expect(everything.slice(0, -1)).toEqual(stitched);
       expect(everything.at(-1)!.data).toBe("[DONE]");
-      await settled(a!, executionId, "completed");
+      await settledOn(a!, executionId, "completed");
     });
 
     it.each([
@@ -300,7 +297,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
         expect(countText(3000).startsWith(text)).toBe(true);
         expect(text.length).toBeLessThan(countText(3000).length);
       }
-      expect((await settled(a!, executionId, "cancelled")).metadata).toMatchObject({ cancelReason: "cancelled" });
+      expect((await settledOn(a!, executionId, "cancelled")).metadata).toMatchObject({ cancelReason: "cancelled" });
     });
 
     it("a new turn sent to B supersedes the turn running on A: A's readers end superseded", async () => {
@@ -310,7 +307,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
       const { events } = await within(2_000, onA.rest());
       expect(terminalOf(events)).toMatchObject({ type: "data-terminal", data: { reason: "superseded" } });
       expect(textOf(chunksOf((await next.stream.rest()).events))).toBe(countText(3));
-      expect((await settled(a!, executionId, "cancelled")).metadata).toMatchObject({ cancelReason: "superseded" });
+      expect((await settledOn(a!, executionId, "cancelled")).metadata).toMatchObject({ cancelReason: "superseded" });
     });
 
     it("answers a user who does not own the turn 404 through B, as A does, forwarded or not", async () => {
@@ -343,7 +340,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
       // A finished turn, whose buffer only A held…
       const finished = await startClassic(a!, "classic-finished-on-a", "count to 5");
       const finishedEvents = (await finished.stream.rest()).events;
-      await settled(b!, finished.executionId, "completed");
+      await settledOn(b!, finished.executionId, "completed");
       // …and a turn A is in the middle of, read through B.
       const { executionId, stream: onA } = await startClassic(a!, "classic-killed", "count to 3000");
       await onA.take(3);

@@ -7,9 +7,7 @@ import { OverloadedError } from "../src/errors";
 import { createAdmission } from "../src/runs/admission";
 import { expectError } from "./support/assertions";
 import { databaseKinds } from "./support/database";
-import { chunksOf, parseSse, startTestTether, textOf, userMessage, type TestTether } from "./support/tether";
-
-const countText = (n: number) => Array.from({ length: n }, (_, index) => index + 1).join(" ");
+import { chunksOf, countText, parseSse, startTestTether, textOf, userMessage, type TestTether } from "./support/tether";
 
 describe.each(databaseKinds())("overload on %s", (kind) => {
   let harness: TestTether;

@@ -1,16 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../src/config";
-import { createLogger } from "../src/logger";
-import { StreamBufferRegistry } from "../src/streams";
-import { createTether, type Tether } from "../src/tether";
-import { createTestDatabase, databaseKinds, type TestDatabase } from "./support/database";
+import { databaseKinds } from "./support/database";
 import {
   chunksOf,
+  compareOffsets,
+  countText,
   eventually,
-  parseSse,
   readSse,
   readSseIncrementally,
   startTestTether,
@@ -20,8 +14,9 @@ import {
   type TestTether,
 } from "./support/tether";
 import { expectError, expectInvalid } from "./support/assertions";
+import { executionReader, settled } from "./support/executions";
 
-/** The SSE headers every stream response carries (API.md). */
+/** The SSE headers every stream response carries (docs/api.md § Streams). */
 function expectStreamHeaders(response: Response, expected: { conversationId: string; executionId?: string }) {
   expect(response.status).toBe(200);
   expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
@@ -40,14 +35,8 @@ function expectWellFramed(events: SseEvent[]) {
   expect(events.at(-1)).toEqual({ id: undefined, data: "[DONE]" });
   const ids = events.slice(0, -1).map((event) => event.id);
   for (const id of ids) expect(id).toMatch(/^\d+\.\d+$/);
-  const indexes = ids.map((id) => position(id!));
-  for (let i = 1; i < indexes.length; i++) expect(compare(indexes[i]!, indexes[i - 1]!)).toBeGreaterThan(0);
+  for (let i = 1; i < ids.length; i++) expect(compareOffsets(ids[i]!, ids[i - 1]!)).toBeGreaterThan(0);
 }
-
-const position = (id: string) => id.split(".").map(Number) as [number, number];
-const compare = (a: [number, number], b: [number, number]) => a[0] - b[0] || a[1] - b[1];
-
-const countText = (n: number) => Array.from({ length: n }, (_, i) => i + 1).join(" ");
 
 describe.each(databaseKinds())("chat routes on %s", (kind) => {
   let t: TestTether;
@@ -71,11 +60,7 @@ describe.each(databaseKinds())("chat routes on %s", (kind) => {
   const postChat = (conversationId: string, text: string, agentId = "assistant") =>
     t.request("/api/chat", { json: { id: conversationId, agentId, messages: [userMessage(text)] } });
 
-  async function executionStatus(executionId: string) {
-    const response = await t.request(`/api/executions/${executionId}`);
-    expect(response.status).toBe(200);
-    return ((await response.json()) as { status: string }).status;
-  }
+  const execution = executionReader((pathname) => t.request(pathname));
 
   /** Starts a slow run and reads its first `events` events; answers the rest of its stream. */
   async function startSlowRun(conversationId: string, count: number, events = 3) {
@@ -100,9 +85,8 @@ describe.each(databaseKinds())("chat routes on %s", (kind) => {
       expect(chunks.at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "completed" } });
 
       const executionId = response.headers.get("x-execution-id")!;
-      await eventually(async () => expect(await executionStatus(executionId)).toBe("completed"));
-      const execution = await (await t.request(`/api/executions/${executionId}`)).json();
-      expect(execution).toMatchObject({ conversationId, agentId: "assistant", mode: "classic" });
+      await settled(execution, executionId, "completed");
+      expect(await execution(executionId)).toMatchObject({ conversationId, agentId: "assistant", mode: "classic" });
     });
 
     it("streams `count to N` one number per delta", async () => {
@@ -207,17 +191,17 @@ describe.each(databaseKinds())("chat routes on %s", (kind) => {
       const response = await postChat(conversationId, "hello");
       await readSse(response);
       const executionId = response.headers.get("x-execution-id")!;
-      await eventually(async () => expect(await executionStatus(executionId)).toBe("completed"));
+      await settled(execution, executionId, "completed");
       const resumed = await t.request(`/api/chat/${conversationId}/stream`);
       expect(resumed.status).toBe(204);
       expect(await resumed.text()).toBe("");
     });
 
-    it("answers the rest of a turn that has ended to a client that names its offset (API v1.1)", async () => {
+    it("answers the rest of a turn that has ended to a client that names its offset (docs/api.md § Resume)", async () => {
       const conversationId = newConversation();
       const response = await postChat(conversationId, "count to 20");
       const events = await readSse(response);
-      await eventually(async () => expect(await executionStatus(response.headers.get("x-execution-id")!)).toBe("completed"));
+      await settled(execution, response.headers.get("x-execution-id")!, "completed");
       const chunks = chunksOf(events);
       for (const cut of [0, 7, events.length - 3]) {
         const rest = await readSse(
@@ -258,13 +242,13 @@ describe.each(databaseKinds())("chat routes on %s", (kind) => {
       const upToOffset = original.slice(0, 3);
       for (const resumed of [afterQuery, afterHeader]) {
         // Strictly after the offset, and nothing missing: exactly the original's remainder.
-        for (const event of resumed.slice(0, -1)) expect(compare(position(event.id!), position(offset))).toBeGreaterThan(0);
+        for (const event of resumed.slice(0, -1)) expect(compareOffsets(event.id!, offset)).toBeGreaterThan(0);
         expect(resumed).toEqual(original.slice(3));
         const ids = [...upToOffset, ...resumed].flatMap((event) => (event.id ? [event.id] : []));
         expect(new Set(ids).size).toBe(ids.length);
         expect(textOf(chunksOf([...upToOffset, ...resumed]))).toBe(countText(count));
       }
-      await eventually(async () => expect(await executionStatus(executionId)).toBe("completed"));
+      await settled(execution, executionId, "completed");
     });
 
     it("answers 400 for a malformed offset (query or Last-Event-ID) while a run streams", async () => {
@@ -291,7 +275,7 @@ describe.each(databaseKinds())("chat routes on %s", (kind) => {
         expect(stopped.status).toBe(200);
         await stream.rest();
       }
-      await eventually(async () => expect(await executionStatus(executionId)).toBe("cancelled"));
+      await settled(execution, executionId, "cancelled");
     });
   });
 
@@ -308,7 +292,7 @@ describe.each(databaseKinds())("chat routes on %s", (kind) => {
       expectWellFramed(events);
       expect(chunksOf(events).at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "cancelled" } });
       expect(textOf(chunksOf(events)).length).toBeLessThan(countText(500).length);
-      await eventually(async () => expect(await executionStatus(executionId)).toBe("cancelled"));
+      await settled(execution, executionId, "cancelled");
       expect((await t.request(`/api/chat/${conversationId}/stream`)).status).toBe(204);
     });
 
@@ -317,11 +301,11 @@ describe.each(databaseKinds())("chat routes on %s", (kind) => {
       const started = await postChat(conversationId, "hello");
       await readSse(started);
       const executionId = started.headers.get("x-execution-id")!;
-      await eventually(async () => expect(await executionStatus(executionId)).toBe("completed"));
+      await settled(execution, executionId, "completed");
       const response = await t.request(`/api/chat/${conversationId}/stop`, { method: "POST" });
       expect(response.status).toBe(204);
       expect(await response.text()).toBe("");
-      expect(await executionStatus(executionId)).toBe("completed");
+      expect((await execution(executionId)).status).toBe("completed");
     });
 
     it("answers 404 for an unknown conversation", async () => {
@@ -358,39 +342,20 @@ describe.each(databaseKinds())("chat body limit on %s", (kind) => {
 });
 
 describe.each(databaseKinds())("stream keep-alive on %s", (kind) => {
-  // startTestTether cannot shorten the 15 s keep-alive, so this block builds its tether with keepAliveMs set.
-  let database: TestDatabase;
-  let tether: Tether;
-  let dataDir: string;
+  let t: TestTether;
 
   beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    dataDir = mkdtempSync(path.join(os.tmpdir(), "tether-test-"));
-    tether = await createTether({
-      config: parseConfig({ TETHER_DATA_DIR: dataDir, TETHER_DEMO_TOKEN_DELAY_MS: "0", TETHER_MAX_EVENT_LOOP_UTILIZATION: "0" }),
-      database: database.handle,
-      logger: createLogger({ level: "silent" }),
-      buffers: new StreamBufferRegistry(),
-      keepAliveMs: 30,
-    });
+    t = await startTestTether(kind, {}, { keepAliveMs: 30 });
   });
   afterAll(async () => {
-    await tether?.shutdown();
-    await database?.dispose();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await t?.dispose();
   });
 
   it("sends a `: ping` comment while the stream is idle", async () => {
-    const created = await tether.app.request("/api/agents", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ id: "sleepy", name: "Sleepy", model: "demo:150" }),
-    });
+    const created = await t.request("/api/agents", { json: { id: "sleepy", name: "Sleepy", model: "demo:150" } });
     expect(created.status).toBe(201);
-    const response = await tether.app.request("/api/chat", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ id: "pinged", agentId: "sleepy", messages: [userMessage("count to 3")] }),
+    const response = await t.request("/api/chat", {
+      json: { id: "pinged", agentId: "sleepy", messages: [userMessage("count to 3")] },
     });
     expect(response.status).toBe(200);
     const { raw, events } = await readSseIncrementally(response).rest();

@@ -192,7 +192,7 @@ describe.each(databaseKinds())("execution and conversation routes on %s", (kind)
   });
 
   describe("GET /api/executions/:id", () => {
-    it("answers 200 with the Execution shape of API.md", async () => {
+    it("answers 200 with the Execution shape of docs/api.md", async () => {
       const conversationId = newConversation();
       const { execution } = await turn(conversationId, "shape please");
       expect(execution).toEqual({

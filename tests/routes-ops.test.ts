@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { databaseKinds } from "./support/database";
 import { startTestTether, type TestTether } from "./support/tether";
 import { expectError } from "./support/assertions";
 
-/** Every route of API.md (its `:id` params written as OpenAPI `{}`), with its methods. */
+/** Every route of docs/api.md (its `:id` params written as OpenAPI `{}`), with its methods. */
 const CONTRACT_ROUTES: Array<[string, string[]]> = [
   ["/api/agents", ["get", "post"]],
   ["/api/agents/{}", ["get", "patch", "delete"]],
@@ -20,6 +20,9 @@ const CONTRACT_ROUTES: Array<[string, string[]]> = [
   ["/api/outbox", ["get"]],
   ["/health", ["get"]],
 ];
+
+/** What every unexpected error answers (docs/api.md § Errors): fixed, so no internal detail leaks. */
+const UNEXPECTED_ERROR_MESSAGE = "Something went wrong; the request id identifies it in the logs.";
 
 describe.each(databaseKinds())("operation routes on %s", (kind) => {
   let t: TestTether;
@@ -100,6 +103,32 @@ describe.each(databaseKinds())("operation routes on %s", (kind) => {
     const deleteExecution = await t.request("/api/executions/ex_1", { method: "DELETE" });
     await expectError(deleteExecution, 405, "method_not_allowed");
     expect(deleteExecution.headers.get("allow") ?? "").toMatch(/GET/);
+  });
+
+  it("answers an unexpected error with 500, a fixed JSON message and the request id, never the error's text", async () => {
+    // Nothing a client sends makes a handler throw unexpectedly: a repository of this very Tether does.
+    const { agents } = t.tether.repositories;
+    const spy = vi.spyOn(agents, "list").mockRejectedValue(new Error("db password hunter2 in a stack trace"));
+    try {
+      const named = await t.request("/api/agents", { headers: { "x-request-id": "req-500-check" } });
+      expect(named.headers.get("x-request-id")).toBe("req-500-check");
+      expect(await expectError(named, 500, "internal_error")).toEqual({
+        code: "internal_error",
+        message: UNEXPECTED_ERROR_MESSAGE,
+        requestId: "req-500-check",
+      });
+      // Without an incoming id the server makes one up, and answers the same one in header and body.
+      const unnamed = await t.request("/api/agents");
+      const generated = unnamed.headers.get("x-request-id");
+      expect(generated).toMatch(/^[0-9a-f-]{36}$/);
+      expect(await unnamed.json()).toEqual({
+        error: { code: "internal_error", message: UNEXPECTED_ERROR_MESSAGE, requestId: generated },
+      });
+      expect(spy).toHaveBeenCalledTimes(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await t.request("/api/agents")).status).toBe(200);
   });
 
   it("GET /api/outbox answers 200 {messages: []} before anything was sent", async () => {

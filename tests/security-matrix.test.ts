@@ -5,9 +5,10 @@ import type { Repositories } from "../src/db/repositories";
 import { databaseKinds } from "./support/database";
 import { eventually, readSse, startTestTether, userMessage, type TestTether } from "./support/tether";
 import type { ExecutionBody as Execution } from "./support/assertions";
+import { settled } from "./support/executions";
 
 /**
- * The auth contract (API.md "Auth", DESIGN.md invariant 12) as a table: every route × every kind of caller →
+ * The auth contract (docs/api.md § Auth and ownership, docs/design.md invariant 12) as a table: every route × every kind of caller →
  * the exact status. A user's conversations, executions, streams and approvals answer another user exactly as
  * an unknown id does; forbidden callers of state-changing routes change nothing; nothing of alice's ever shows
  * in a body bob receives.
@@ -58,7 +59,7 @@ async function fingerprint(repositories: Repositories) {
   };
 }
 
-/** One route of API.md, with the status each authenticated caller must get (unauthenticated callers: 401). */
+/** One route of docs/api.md, with the status each authenticated caller must get (unauthenticated callers: 401). */
 interface RouteCase {
   name: string;
   method: "GET" | "POST" | "PATCH" | "DELETE";
@@ -142,12 +143,6 @@ describe.each(databaseKinds())("security matrix on %s", (kind) => {
     });
   const asAdmin = async <T>(path: string) => (await (await call("admin", "GET", path)).json()) as T;
   const execution = (id: string) => asAdmin<Execution>(`/api/executions/${id}`);
-  const settledAs = (id: string, status: string) =>
-    eventually(async () => {
-      const current = await execution(id);
-      expect(current.status).toBe(status);
-      return current;
-    }, 30_000);
   /** No run of this tether is still running (background continuations have finished). */
   const quiet = () =>
     eventually(async () => {
@@ -175,7 +170,7 @@ describe.each(databaseKinds())("security matrix on %s", (kind) => {
   /** Alice asks for an email; the run suspends on its approval. */
   async function aliceSuspended(conversationId: string, agentId: string) {
     const executionId = await aliceChat(conversationId, agentId, EMAIL);
-    const suspended = await settledAs(executionId, "suspended");
+    const suspended = await settled(execution, executionId, "suspended", 30_000);
     expect(suspended.pendingApprovals).toEqual([expect.objectContaining({ toolName: "send_email" })]);
     // The stored message carries the request before anything is compared against a snapshot.
     await eventually(async () => {
@@ -213,7 +208,7 @@ describe.each(databaseKinds())("security matrix on %s", (kind) => {
     s.marker = `alice-private-note-${randomBytes(6).toString("hex")}`;
     s.c1 = `alice-done-${tag}`;
     s.e1 = await aliceChat(s.c1, "assistant", s.marker);
-    await settledAs(s.e1, "completed");
+    await settled(execution, s.e1, "completed", 30_000);
     s.c2 = `alice-approve-${tag}`;
     ({ executionId: s.e2, toolCallId: s.t2 } = await aliceSuspended(s.c2, "assistant"));
     s.c3 = `alice-durable-cancel-${tag}`;
@@ -463,9 +458,9 @@ describe.each(databaseKinds())("security matrix on %s", (kind) => {
       },
       after: async () => {
         // The suspended execution hands over to a continuation, which runs the tool and answers.
-        const handedOver = await settledAs(s.e2, "completed");
+        const handedOver = await settled(execution, s.e2, "completed", 30_000);
         expect(handedOver.metadata.continuedBy).toEqual(expect.any(String));
-        await settledAs(handedOver.metadata.continuedBy as string, "completed");
+        await settled(execution, handedOver.metadata.continuedBy as string, "completed", 30_000);
         await toolAnswered(s.c2);
         await quiet();
       },
@@ -482,7 +477,7 @@ describe.each(databaseKinds())("security matrix on %s", (kind) => {
         if (caller !== "bob") expect(body).toEqual({ toolCallId: s.t5, status: "approved" });
       },
       after: async () => {
-        await settledAs(s.e5, "completed");
+        await settled(execution, s.e5, "completed", 30_000);
         await toolAnswered(s.c5);
         await quiet();
       },

@@ -3,8 +3,9 @@ import { connect } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { executionReader, settled } from "./support/executions";
 import { startServerProcess, type ServerProcess } from "./support/server-process";
-import { chunksOf, eventually, parseSse, textOf, userMessage } from "./support/tether";
+import { chunksOf, countText, eventually, parseSse, readUntil, textOf, userMessage } from "./support/tether";
 
 describe("graceful shutdown", () => {
   let dataDir: string;
@@ -33,27 +34,7 @@ describe("graceful shutdown", () => {
       body: JSON.stringify({ id: conversationId, agentId, messages: [userMessage(text)] }),
     });
 
-  /** Reads a streaming body until `marker` shows up; answers the reader and what it read. */
-  async function readUntil(response: Response, marker: string) {
-    const reader = response.body!.getReader();
-    let text = "";
-    while (!text.includes(marker)) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`the stream ended before ${marker}`);
-      text += new TextDecoder().decode(value);
-    }
-    return { reader, text };
-  }
-
-  async function readRest(reader: ReadableStreamDefaultReader<Uint8Array>, text: string) {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return text;
-      text += new TextDecoder().decode(value);
-    }
-  }
-
-  it("ends a classic stream with a terminal event on SIGTERM; a durable run finishes after the restart", async () => {
+  it("ends a classic reader with `cancelled` and a durable one with [DONE] only on SIGTERM; the durable run finishes after the restart", async () => {
     const classic = await chat(server.baseUrl, "shutdown-classic", "slow-classic", "count to 3000");
     const classicId = classic.headers.get("x-execution-id")!;
     const durable = await chat(server.baseUrl, "shutdown-durable", "slow-durable", "count to 150");
@@ -62,20 +43,32 @@ describe("graceful shutdown", () => {
     const durableRead = await readUntil(durable, '"delta":" 10"');
 
     const exitCode = await server.stop();
-    expect(exitCode).toBe(0);
-    const classicEvents = parseSse(await readRest(classicRead.reader, classicRead.text));
-    expect(classicEvents.at(-1)!.data).toBe("[DONE]");
-    expect(chunksOf(classicEvents).at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "cancelled" } });
-    const durableEvents = parseSse(await readRest(durableRead.reader, durableRead.text).catch(() => durableRead.text));
-    expect(durableEvents.length).toBeGreaterThan(0);
-
+    const [classicBody, durableBody] = await Promise.all([classicRead.rest(), durableRead.rest()]);
+    // Restarted before any assertion: the next test needs a server even when one here fails.
     server = await startServerProcess({ TETHER_DATA_DIR: dataDir });
-    const execution = async (id: string) =>
-      (await (await fetch(`${server.baseUrl}/api/executions/${id}`)).json()) as { status: string };
+    expect(exitCode).toBe(0);
+    // docs/design.md invariant 7: every chat response ends with [DONE].
+    const classicEvents = parseSse(classicBody);
+    const durableEvents = parseSse(durableBody);
+    for (const events of [classicEvents, durableEvents]) expect(events.at(-1)).toEqual({ id: undefined, data: "[DONE]" });
+    // The classic turn dies with the process (invariant 3: its readers learn how it ended).
+    expect(chunksOf(classicEvents).at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "cancelled" } });
+    // The durable run has not ended: no terminal event claims it did; its reader resumes after the restart.
+    expect(chunksOf(durableEvents).some((chunk) => chunk.type === "data-terminal" || chunk.type === "finish")).toBe(false);
+
+    const execution = executionReader((pathname) => fetch(`${server.baseUrl}${pathname}`));
     expect((await execution(classicId)).status).toBe("cancelled");
-    await eventually(async () => expect((await execution(durableId)).status).toBe("completed"), 60_000);
+    const lastSeen = durableEvents.findLast((event) => event.id !== undefined)!.id!;
+    const resumed = parseSse(
+      await (await fetch(`${server.baseUrl}/api/chat/shutdown-durable/stream`, { headers: { "last-event-id": lastSeen } })).text(),
+    );
+    expect(resumed.at(-1)).toEqual({ id: undefined, data: "[DONE]" });
+    expect(chunksOf(resumed).at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "completed" } });
+    // What the reader had before the shutdown and what it resumed make the whole answer, once.
+    expect(textOf([...chunksOf(durableEvents), ...chunksOf(resumed)])).toBe(countText(150));
+    await settled(execution, durableId, "completed", 60_000);
     const replay = chunksOf(parseSse(await (await fetch(`${server.baseUrl}/api/executions/${durableId}/stream`)).text()));
-    expect(textOf(replay)).toBe(Array.from({ length: 150 }, (_, index) => index + 1).join(" "));
+    expect(textOf(replay)).toBe(countText(150));
   });
 
   it("exits at once on a second signal", async () => {

@@ -7,10 +7,9 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest"
 import type { ExecutionBody as Execution } from "./support/assertions";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "./support/database";
 import { freePort, startServerProcess, type ServerProcess } from "./support/server-process";
-import { chunksOf, eventually, parseSse, textOf, userMessage } from "./support/tether";
+import { chunksOf, countText, eventually, parseSse, textOf, userMessage } from "./support/tether";
 
 const FAULT = fileURLToPath(new URL("./support/faults/kill-before-step-completed-event.mjs", import.meta.url));
-const countText = (n: number) => Array.from({ length: n }, (_, index) => index + 1).join(" ");
 
 /** Steps whose entity says finished while the run's event log has no completion event for them. */
 async function wedgedSteps(kind: "pglite" | "postgres", dataDir: string, url?: string): Promise<string[]> {

@@ -3,12 +3,20 @@ import type { UIMessage } from "ai";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { expectError, expectInvalid, finalMessage, textParts, type ExecutionBody } from "./support/assertions";
 import { databaseKinds } from "./support/database";
-import { eventually, parseSse, readSse, startTestTether, userMessage, type SseEvent, type TestTether } from "./support/tether";
+import { settled } from "./support/executions";
+import {
+  countText,
+  parseSse,
+  readSse,
+  startTestTether,
+  userMessage,
+  type SseEvent,
+  type TestTether,
+} from "./support/tether";
 
 const MODES = ["classic", "durable"] as const;
 type Mode = (typeof MODES)[number];
 
-const countText = (n: number) => Array.from({ length: n }, (_, index) => index + 1).join(" ");
 const email = 'use send_email with {"to":"ada@example.com","subject":"Hi","body":"From the transport"}';
 
 /** One response as the transport saw it: the data events it got (up to a cut), `[DONE]` left out. */
@@ -133,8 +141,6 @@ describe.each(databaseKinds())("WorkflowChatTransport (@workflow/ai) against Tet
     const response = await harness.request(`/api/executions?conversationId=${conversationId}&limit=1`);
     return ((await response.json()) as { executions: ExecutionBody[] }).executions[0]!;
   };
-  const settled = (conversationId: string, status = "completed") =>
-    eventually(async () => expect((await latest(conversationId)).status).toBe(status), 20_000);
 
   const resume = (chatId: string, query = "", headers: Record<string, string> = {}) =>
     harness.request(`/api/chat/${chatId}/stream${query}`, { headers });
@@ -152,7 +158,7 @@ describe.each(databaseKinds())("WorkflowChatTransport (@workflow/ai) against Tet
   async function endedTurn(mode: Mode, chatId: string, n = 30): Promise<SseEvent[]> {
     const message = await finalMessage(await send(guideTransport().transport, chatId, `${mode}-fast`, [userMessage(`count to ${n}`)]));
     expect(textParts(message)).toBe(countText(n));
-    await settled(chatId);
+    await settled(latest, chatId, "completed");
     return wholeTurn(chatId);
   }
 
@@ -258,7 +264,7 @@ describe.each(databaseKinds())("WorkflowChatTransport (@workflow/ai) against Tet
     const user = userMessage(email);
     const first = await finalMessage(await send(transport, chatId, "durable-fast", [user]));
     const request = first.parts.find((part) => part.type === "tool-send_email") as { approval: { id: string } };
-    await settled(chatId, "suspended");
+    await settled(latest, chatId, "suspended");
     // What addToolApprovalResponse does before useChat posts the conversation again.
     const answered = {
       ...first,
@@ -268,7 +274,7 @@ describe.each(databaseKinds())("WorkflowChatTransport (@workflow/ai) against Tet
     } as UIMessage;
     const second = await finalMessage(await send(transport, chatId, "durable-fast", [user, answered]), structuredClone(answered));
     expect(textParts(second)).toMatch(/^send_email returned /);
-    await settled(chatId);
+    await settled(latest, chatId, "completed");
 
     const [r0, r1] = observed.connections.map((connection) => connection.events);
     // The whole turn: r0 without the end that only said "waiting for approval", then r1.

@@ -6,7 +6,7 @@ export interface ErrorBody {
   error: { code: string; message: string; field?: string; issues?: Array<{ path: string; message: string }> };
 }
 
-/** An execution as the API answers it (API.md `Execution`). */
+/** An execution as the API answers it (docs/api.md § Routes, `GET /api/executions/:id`). */
 export interface ExecutionBody {
   id: string;
   mode: "classic" | "durable";

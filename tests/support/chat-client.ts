@@ -1,7 +1,8 @@
 import type { UIMessage } from "ai";
 import { expect } from "vitest";
 import type { ExecutionBody as Execution } from "./assertions";
-import { chunksOf, eventually, parseSse, userMessage } from "./tether";
+import { settled as waitForStatus } from "./executions";
+import { chunksOf, parseSse, userMessage } from "./tether";
 
 export type Chunk = Record<string, unknown> & { type: string };
 
@@ -26,12 +27,7 @@ export function createChatClient(baseUrl: () => string, options: { settleMs?: nu
     return { status: response.status, headers: response.headers, text, json: <T>() => JSON.parse(text) as T };
   }
   const execution = async (id: string) => (await request(`/api/executions/${id}`)).json<Execution>();
-  const settled = (id: string, status: string) =>
-    eventually(async () => {
-      const current = await execution(id);
-      expect(current.status).toBe(status);
-      return current;
-    }, options.settleMs ?? 15_000);
+  const settled = (id: string, status: Execution["status"]) => waitForStatus(execution, id, status, options.settleMs ?? 15_000);
 
   /** One chat turn read to its end: its chunks and execution id. */
   async function chat(conversationId: string, agentId: string, messages: UIMessage[]) {

@@ -20,11 +20,18 @@ export interface TestTether {
   dispose(): Promise<void>;
 }
 
+export interface TestTetherOptions {
+  /** Starts the Workflow SDK runtime too (durable runs). */
+  workflows?: boolean;
+  /** The idle time before a stream sends `: ping` (15 s otherwise; no environment variable sets it). */
+  keepAliveMs?: number;
+}
+
 /** A whole Tether (real database, real runs, private stream buffers) for one suite. */
 export async function startTestTether(
   kind: DatabaseKind,
   environment: Record<string, string> = {},
-  options: { workflows?: boolean } = {},
+  options: TestTetherOptions = {},
 ): Promise<TestTether> {
   const database = await createTestDatabase(kind);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "tether-test-"));
@@ -37,7 +44,13 @@ export async function startTestTether(
     ...environment,
   });
   const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const tether = await createTether({ config, database: database.handle, logger, buffers: new StreamBufferRegistry() });
+  const tether = await createTether({
+    config,
+    database: database.handle,
+    logger,
+    buffers: new StreamBufferRegistry(),
+    keepAliveMs: options.keepAliveMs,
+  });
   let server: ServerType | undefined;
   let baseUrl: Promise<string> | undefined;
   const listen = () => {
@@ -139,6 +152,46 @@ export function readSseIncrementally(response: Response) {
   };
 }
 
+/**
+ * Reads a streaming body until `marker` shows up in it (a point the test waits for, such as a given
+ * delta). Answers the text read so far; `rest()` reads on to the end, `cancel()` drops the connection.
+ */
+export async function readUntil(response: Response, marker: string) {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  /** Reads one more piece; false once the body has ended. */
+  const readMore = async () => {
+    const { value, done } = await reader.read();
+    if (!done) text += decoder.decode(value, { stream: true });
+    return !done;
+  };
+  while (!text.includes(marker)) {
+    if (!(await readMore())) throw new Error(`the stream ended before ${marker}`);
+  }
+  return {
+    text,
+    /** Everything the body carried, once it has ended. */
+    async rest(): Promise<string> {
+      while (await readMore());
+      return text;
+    },
+    async cancel(): Promise<void> {
+      await reader.cancel().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Orders two event ids as the server numbers them (`<round>.<index>`, both modes): negative when `a`
+ * comes first. Clients treat offsets as opaque; tests check the order the contract promises.
+ */
+export function compareOffsets(a: string, b: string): number {
+  const [roundA = NaN, indexA = NaN] = a.split(".").map(Number);
+  const [roundB = NaN, indexB = NaN] = b.split(".").map(Number);
+  return roundA - roundB || indexA - indexB;
+}
+
 /** The chunks of an SSE body (the [DONE] sentinel excluded). */
 export function chunksOf(events: SseEvent[]): Array<Record<string, unknown> & { type: string }> {
   return events.filter((event) => event.data !== "[DONE]").map((event) => JSON.parse(event.data));
@@ -148,6 +201,9 @@ export function chunksOf(events: SseEvent[]): Array<Record<string, unknown> & { 
 export function textOf(chunks: Array<{ type: string; delta?: unknown }>): string {
   return chunks.flatMap((chunk) => (chunk.type === "text-delta" ? [String(chunk.delta)] : [])).join("");
 }
+
+/** The text the demo model streams for `count to n`: "1 2 … n". */
+export const countText = (n: number) => Array.from({ length: n }, (_, index) => index + 1).join(" ");
 
 export function userMessage(text: string, id = `u_${Math.random().toString(36).slice(2)}`) {
   return { id, role: "user" as const, parts: [{ type: "text" as const, text }] };
