@@ -46,6 +46,12 @@ export function createApp(options: AppOptions) {
   const app = new OpenAPIHono<AppEnv>();
   app.use(requestContext({ logger: options.logger }));
   app.use(authentication(options.auth));
+  // A new turn the server would refuse is refused before its body is read and validated: under overload the
+  // refusals must stay cheap, or answering them keeps the loop too busy to take turns again.
+  app.post("/api/chat", async (_c, next) => {
+    options.services.admission.admitTurn();
+    await next();
+  });
   app.use(
     "/api/*",
     bodyLimit({

@@ -111,8 +111,10 @@ describe("admission", () => {
     // A burst within one window: only up to the limit gets in.
     turns = initial;
     expect(() => admission.admitTurn()).toThrow(/as many as it serves/);
-    // Saturated with that many: the limit drops below them.
+    // One saturated window is a spike: the limit stays. Saturated for longer with that many: it drops below them.
     utilization = 0.99;
+    admission.adjust();
+    expect(admission.stats().turnLimit).toBe(initial);
     admission.adjust();
     expect(admission.stats().turnLimit).toBeLessThan(initial);
     // Room again while the limit is used: it grows back, and past the first value.
@@ -124,6 +126,25 @@ describe("admission", () => {
     expect(admission.stats().turnLimit).toBeGreaterThan(initial);
     turns = 0;
     expect(() => admission.admitTurn()).not.toThrow();
+  });
+
+  it("counts the turns it admitted in a window as load before their runs have started", () => {
+    let utilization = 0.5;
+    const admission = createAdmission(limits, {
+      activeTurns: () => 0,
+      streamBytes: () => ({ bytes: 0, limit: 1000 }),
+      eventLoopUtilization: () => utilization,
+    });
+    const initial = admission.stats().turnLimit;
+    // A burst: as many turns as the limit takes, none of them running yet when the loop saturates.
+    for (let turn = 0; turn < initial; turn++) admission.admitTurn();
+    utilization = 0.99;
+    admission.adjust();
+    // Saturated: the next window admits nothing, and still nothing has started.
+    expect(() => admission.admitTurn()).toThrow(/busy/);
+    admission.adjust();
+    // Cut by a tenth of what was admitted, not down to the floor as if nothing ran.
+    expect(admission.stats().turnLimit).toBe(Math.floor(initial * 0.9));
   });
 
   it("refuses new turns before live streams would lose events to the total buffer cap", () => {

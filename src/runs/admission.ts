@@ -41,6 +41,7 @@ function eventLoopUtilizationMeter(): () => number {
 /** The adaptive turn limit starts here and never goes below the floor. */
 const INITIAL_TURN_LIMIT = 64;
 const TURN_LIMIT_FLOOR = 8;
+const SATURATED_WINDOWS_TO_SHRINK = 2;
 
 /**
  * Refuses new work cleanly when this process is at a limit (invariant 18): the caller answers `503` with
@@ -52,6 +53,10 @@ export function createAdmission(limits: AdmissionLimits, probes: AdmissionProbes
   const adaptive = limits.maxEventLoopUtilization > 0;
   let openStreams = 0;
   let busy = 0;
+  // Turns admitted in this window and the one before: they count as load before their runs have started.
+  let admittedInWindow = 0;
+  let admittedWindowBefore = 0;
+  let saturatedWindows = 0;
   // How many turns the process takes now, found the way TCP finds a window: it grows while the loop has
   // room and the limit is being used, and shrinks by a tenth when the loop is saturated. A burst of
   // requests that arrives within one window is thus bounded too, not only what comes after it.
@@ -60,14 +65,22 @@ export function createAdmission(limits: AdmissionLimits, probes: AdmissionProbes
   /** One window: reads the loop's utilization and moves the turn limit. */
   function adjust(): void {
     busy = measure();
+    const admitted = Math.max(admittedInWindow, admittedWindowBefore);
+    admittedWindowBefore = admittedInWindow;
+    admittedInWindow = 0;
     if (!adaptive) return;
-    const active = probes.activeTurns();
-    if (busy >= limits.maxEventLoopUtilization) {
+    const active = Math.max(probes.activeTurns(), admitted);
+    saturatedWindows = busy >= limits.maxEventLoopUtilization ? saturatedWindows + 1 : 0;
+    // One saturated window is a spike (a burst of requests, a collection), not a load the turns cause.
+    if (saturatedWindows >= SATURATED_WINDOWS_TO_SHRINK) {
       turnLimit = Math.max(TURN_LIMIT_FLOOR, Math.floor(Math.min(turnLimit, active) * 0.9));
     } else if (busy < limits.maxEventLoopUtilization - 0.15 && active >= turnLimit * 0.8) {
       turnLimit = Math.min(ceiling, turnLimit + Math.max(4, Math.ceil(turnLimit * 0.1)));
     }
   }
+
+  /** Spread over 1–4 s: refused clients that all retry at the same moment would arrive as one more burst. */
+  const busyRetryAfter = () => 1 + Math.floor(Math.random() * 4);
   const timer = probes.eventLoopUtilization ? undefined : setInterval(adjust, UTILIZATION_WINDOW_MS);
   timer?.unref();
 
@@ -88,11 +101,13 @@ export function createAdmission(limits: AdmissionLimits, probes: AdmissionProbes
         throw new OverloadedError("the stream buffers of this server are full", 5);
       }
       if (adaptive && busy >= limits.maxEventLoopUtilization) {
-        throw new OverloadedError(`this server is busy (event loop ${Math.round(busy * 100)} % utilized)`, 2);
+        throw new OverloadedError(`this server is busy (event loop ${Math.round(busy * 100)} % utilized)`, busyRetryAfter());
       }
-      if (adaptive && active >= turnLimit) {
-        throw new OverloadedError(`this server runs ${active} turns, as many as it serves in real time now`, 2);
+      // Turns admitted this window may not run yet: counted too (twice at worst, until the window ends).
+      if (adaptive && active + admittedInWindow >= turnLimit) {
+        throw new OverloadedError(`this server runs ${active} turns, as many as it serves in real time now`, busyRetryAfter());
       }
+      admittedInWindow += 1;
     },
 
     /** Throws OverloadedError when no further stream response may open (resumes are refused only by this). */
