@@ -141,6 +141,10 @@ export class LiveOnlyStreamStore implements ClassicStreamStore {
   }
 
   stats() {
-    return { streams: this.#streams.size, bytes: 0, readers: 0, liveBytes: 0, maxBytesTotal: Number.POSITIVE_INFINITY };
+    return { streams: this.#streams.size, bytes: 0, readers: 0, ...this.liveBytes() };
+  }
+
+  liveBytes() {
+    return { liveBytes: 0, maxBytesTotal: Number.POSITIVE_INFINITY };
   }
 }

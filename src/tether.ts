@@ -90,8 +90,8 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
   const admission = createAdmission(config.admission, {
     activeTurns: () => activeTurns(),
     streamBytes: () => {
-      const stats = buffers.stats();
-      return { bytes: stats.liveBytes, limit: stats.maxBytesTotal };
+      const { liveBytes, maxBytesTotal } = buffers.liveBytes();
+      return { bytes: liveBytes, limit: maxBytesTotal };
     },
   });
   const runs = createRunService({

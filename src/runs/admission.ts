@@ -100,7 +100,8 @@ export function createAdmission(limits: AdmissionLimits, probes: AdmissionProbes
       if (bytes >= limit * STREAM_BYTES_SHARE) {
         throw new OverloadedError("the stream buffers of this server are full", 5);
       }
-      if (adaptive && busy >= limits.maxEventLoopUtilization) {
+      // Saturated for longer than a spike, by turns: a lone turn that just ended busy refuses nobody.
+      if (adaptive && saturatedWindows >= SATURATED_WINDOWS_TO_SHRINK && active > 0) {
         throw new OverloadedError(`this server is busy (event loop ${Math.round(busy * 100)} % utilized)`, busyRetryAfter());
       }
       // Turns admitted this window may not run yet: counted too (twice at worst, until the window ends).

@@ -114,6 +114,10 @@ export function createClassicRunner(dependencies: ClassicRunnerDependencies) {
       return entry !== undefined;
     },
 
+    runningCount(): number {
+      return running.size;
+    },
+
     runningIds(): string[] {
       return [...running.keys()];
     },

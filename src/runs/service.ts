@@ -390,7 +390,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
     runner,
 
     /** Classic turns running in this process now. */
-    activeTurns: () => runner.runningIds().length,
+    activeTurns: () => runner.runningCount(),
 
     /** POST /api/chat: a new turn, or the answer to a turn's tool approvals. */
     async chat(principal: Principal, request: ChatRequest, log?: Logger): Promise<OpenedStream> {

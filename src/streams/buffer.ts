@@ -359,6 +359,9 @@ export class StreamBufferRegistry implements ClassicStreamStore {
   readonly #finishedOrder = new Set<StreamBuffer>();
   readonly #expiryTimers = new Map<StreamBuffer, ExpiryTimer>();
   #totalBytes = 0;
+  // The bytes of the buffers still streaming, kept as they change: admission reads it for every new turn.
+  readonly #streaming = new Set<StreamBuffer>();
+  #liveBytes = 0;
   #enforcing = false;
   #shutDown = false;
   readonly #observer: StreamBufferObserver = {
@@ -398,6 +401,7 @@ export class StreamBufferRegistry implements ClassicStreamStore {
       observer: this.#observer,
     });
     this.#buffers.set(executionId, buffer);
+    this.#streaming.add(buffer);
     if (conversationId !== undefined) this.#byConversation.set(conversationId, buffer);
     return buffer;
   }
@@ -421,6 +425,7 @@ export class StreamBufferRegistry implements ClassicStreamStore {
     if (buffer === undefined) return false;
     buffer.close("expired");
     this.#buffers.delete(executionId);
+    this.#stopCountingLive(buffer);
     if (buffer.conversationId !== undefined) {
       if (this.#byConversation.get(buffer.conversationId) === buffer) {
         this.#byConversation.delete(buffer.conversationId);
@@ -447,20 +452,27 @@ export class StreamBufferRegistry implements ClassicStreamStore {
   /** Current number of buffers, their total bytes and open readers. */
   stats(): StreamBufferStats {
     let readers = 0;
-    let liveBytes = 0;
-    for (const buffer of this.#buffers.values()) {
-      readers += buffer.readerCount;
-      if (buffer.status === "streaming") liveBytes += buffer.byteSize;
-    }
-    return { streams: this.#buffers.size, bytes: this.#totalBytes, readers, liveBytes, maxBytesTotal: this.#options.maxBytesTotal };
+    for (const buffer of this.#buffers.values()) readers += buffer.readerCount;
+    return { streams: this.#buffers.size, bytes: this.#totalBytes, readers, ...this.liveBytes() };
   }
 
-  #bytesChanged(_buffer: StreamBuffer, delta: number): void {
+  /** The bytes held by buffers still streaming and the total cap, without visiting every buffer. */
+  liveBytes(): { liveBytes: number; maxBytesTotal: number } {
+    return { liveBytes: this.#liveBytes, maxBytesTotal: this.#options.maxBytesTotal };
+  }
+
+  #bytesChanged(buffer: StreamBuffer, delta: number): void {
     this.#totalBytes += delta;
+    if (this.#streaming.has(buffer)) this.#liveBytes += delta;
     if (delta > 0) this.#enforceTotalCap();
   }
 
+  #stopCountingLive(buffer: StreamBuffer): void {
+    if (this.#streaming.delete(buffer)) this.#liveBytes -= buffer.byteSize;
+  }
+
   #finished(buffer: StreamBuffer): void {
+    this.#stopCountingLive(buffer);
     if (this.#buffers.get(buffer.executionId) !== buffer) return;
     this.#finishedOrder.add(buffer);
     if (this.#shutDown) return;

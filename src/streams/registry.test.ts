@@ -98,6 +98,24 @@ describe("StreamBufferRegistry lifecycle", () => {
     reader.cancel();
     expect(registry.stats().readers).toBe(0);
   });
+
+  it("keeps the live bytes equal to the streaming buffers' bytes through trims, finishes and deletes", () => {
+    const registry = new StreamBufferRegistry({ maxBytesTotal: 4096 });
+    const streaming = () => ["a", "b", "c"].map((id) => registry.get(id)).filter((buffer) => buffer?.status === "streaming");
+    const sumOfStreaming = () => streaming().reduce((sum, buffer) => sum + buffer!.byteSize, 0);
+    const [a, b, c] = ["a", "b", "c"].map((id) => registry.create(id));
+    for (let i = 0; i < 40; i++) for (const buffer of [a!, b!, c!]) buffer.append(textDelta(i));
+    // Past the total cap: the streaming buffers were trimmed, and the live count followed.
+    expect(registry.stats().bytes).toBeLessThanOrEqual(4096);
+    expect(registry.liveBytes().liveBytes).toBe(sumOfStreaming());
+    b!.finish("completed");
+    expect(registry.liveBytes().liveBytes).toBe(sumOfStreaming());
+    registry.delete("c");
+    expect(registry.liveBytes().liveBytes).toBe(sumOfStreaming());
+    expect(registry.liveBytes().liveBytes).toBe(a!.byteSize);
+    registry.delete("a");
+    expect(registry.liveBytes()).toEqual({ liveBytes: 0, maxBytesTotal: 4096 });
+  });
 });
 
 describe("StreamBufferRegistry caps", () => {

@@ -54,4 +54,6 @@ export interface ClassicStreamStore {
   /** Ends every reader; later creates fail. */
   shutdown(): void;
   stats(): { streams: number; bytes: number; readers: number; liveBytes: number; maxBytesTotal: number };
+  /** The bytes of the streams still live and the total cap: read for every new turn, so cheap. */
+  liveBytes(): { liveBytes: number; maxBytesTotal: number };
 }
