@@ -1,5 +1,6 @@
 import type { UIMessageChunk } from "ai";
 import { getRun } from "workflow/api";
+import { getWorld } from "workflow/runtime";
 import type { ExecutionRow } from "../../../drizzle/schema";
 import type { ExecutionRepository } from "../../db/repositories/executions";
 import { isTerminal } from "../../db/repositories/executions";
@@ -8,12 +9,14 @@ import { createTerminalChunk, terminalReasonOf } from "../../streams/terminal-ch
 import type { StreamEvent, TerminalReason } from "../../streams/types";
 import { InvalidInputError } from "../../errors";
 import { AttemptFilter } from "./attempt-filter";
-import { eventIndex, roundNamespace, unpackEnvelope, type RoundEnvelope, type TaggedChunk } from "./rounds";
+import { eventIndex, roundNamespace, roundStreamName, unpackEnvelope, type RoundEnvelope, type TaggedChunk } from "./rounds";
 
 /** How often an idle reader checks whether its run ended without closing the round (a cancel). */
 const STATUS_POLL_MS = 500;
 /** Quiet polls tolerated after the run ended before a reader stops waiting for the round to close. */
 const QUIET_POLLS_AFTER_END = 3;
+/** The same once the world holds the round closed: its chunks are late, not lost (bounded all the same). */
+const QUIET_POLLS_WHEN_CLOSED = 120;
 
 const TICK = Symbol("tick");
 
@@ -39,6 +42,12 @@ function latestAttempts(execution: ExecutionRow): Map<string, number> {
     if (key.startsWith("attempt:") && typeof value === "number") attempts.set(key.slice("attempt:".length), value);
   }
   return attempts;
+}
+
+/** Whether the world holds the round's stream closed (a reader of it will see its end). */
+async function closedInWorld(workflowRunId: string, round: number): Promise<boolean> {
+  const info = await getWorld().getStreamInfo(roundStreamName(workflowRunId, round), workflowRunId).catch(() => undefined);
+  return info?.done === true;
 }
 
 type RoundEnd =
@@ -92,8 +101,11 @@ async function* readRound(
         if (options.signal?.aborted) return { kind: "abandoned" };
         const current = await executions.get(options.execution.id);
         if (current.status === "cancelled") return { kind: "run-ended", execution: current };
-        if (isTerminal(current.status) && ++quietPolls >= QUIET_POLLS_AFTER_END) {
-          return { kind: "run-ended", execution: current };
+        if (isTerminal(current.status)) {
+          // The step that ends a run closes its round before it records the end: a round the world holds
+          // closed is only slow to arrive here (a loaded server), and its end is on the way.
+          const closed = await closedInWorld(options.execution.workflowRunId!, round);
+          if (++quietPolls >= (closed ? QUIET_POLLS_WHEN_CLOSED : QUIET_POLLS_AFTER_END)) return { kind: "run-ended", execution: current };
         }
         continue;
       }
