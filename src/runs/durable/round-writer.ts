@@ -96,7 +96,10 @@ export function createRoundWriter(
       void pump();
     },
     /** Waits until every chunk written so far is in the world. */
-    flush,
+    async flush(): Promise<void> {
+      await flush();
+      await landed(false);
+    },
     /** Ends the round for every reader. */
     async close(): Promise<void> {
       await flush();

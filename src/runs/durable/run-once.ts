@@ -20,6 +20,12 @@ export interface StepFinish<T> {
   result: T;
   /** Runs in the same transaction that records the result: both land, or neither does. */
   commit?: (repositories: Repositories) => Promise<void>;
+  /**
+   * Runs once the result is recorded (closing the round: a round closed before its result was recorded
+   * would take every write of a retry after a crash in between). A delivery that finds the result recorded
+   * runs the caller's `onRecorded` instead, so a crash between the two is finished by the next attempt.
+   */
+  afterCommit?: () => Promise<void>;
 }
 
 /**
@@ -34,19 +40,28 @@ export interface StepFinish<T> {
  * body's `commit` (what it persists: messages, approval requests), so an attempt cut short by a crash
  * leaves nothing a retry would read as the input of the round. Results carry ids only.
  */
-export async function runOnce<T>(executionId: string, stepId: string, body: () => Promise<StepFinish<T>>): Promise<T> {
+export async function runOnce<T>(
+  executionId: string,
+  stepId: string,
+  body: () => Promise<StepFinish<T>>,
+  onRecorded?: (result: T) => Promise<void>,
+): Promise<T> {
   const { repositories, locks, logger, transaction } = stepServices();
   const release = await waitForLock(locks, `step:${executionId}:${stepId}`, () =>
     logger.info({ executionId, stepId }, "step already running: waiting for that delivery"),
   );
   try {
     const recorded = (await repositories.executions.get(executionId)).metadata[stepResultKey(stepId)];
-    if (recorded !== undefined) return recorded as T;
-    const { result, commit } = await body();
+    if (recorded !== undefined) {
+      await onRecorded?.(recorded as T);
+      return recorded as T;
+    }
+    const { result, commit, afterCommit } = await body();
     await transaction(async (inTransaction) => {
       await commit?.(inTransaction);
       await inTransaction.executions.mergeMetadata(executionId, { [stepResultKey(stepId)]: result });
     });
+    await afterCommit?.();
     return result;
   } finally {
     await release();

@@ -49,7 +49,15 @@ export async function runModelRound(
 ): Promise<ModelRoundResult> {
   "use step";
   const { stepId, attempt } = getStepMetadata();
-  return withStepRetries(() => runOnce(input.executionId, stepId, () => modelRound(input, writable, { stepId, attempt })));
+  const location = { workflowRunId: getWorkflowMetadata().workflowRunId, round: input.round };
+  // A result recorded by an attempt cut before it closed the round: every chunk landed before the result
+  // was recorded, so only the close is left to do.
+  const closeIfOpen = async (result: ModelRoundResult) => {
+    if (result.outcome !== "tools") await createRoundWriter(writable, { stepId, attempt }, location).close();
+  };
+  return withStepRetries(() =>
+    runOnce(input.executionId, stepId, () => modelRound(input, writable, { stepId, attempt }), closeIfOpen),
+  );
 }
 runModelRound.maxRetries = UNBOUNDED_RETRIES;
 
@@ -124,8 +132,8 @@ async function modelRound(
   if (cancelled.signal.aborted) {
     if (finish) await writer.write(finish);
     await writer.write(createTerminalChunk("cancelled"));
-    await writer.close();
-    return { result: { outcome: "cancelled", toolCallIds: [] }, commit: persist };
+    await writer.flush();
+    return { result: { outcome: "cancelled", toolCallIds: [] }, commit: persist, afterCommit: writer.close };
   }
   if (turn.summary.failure !== undefined) {
     try {
@@ -151,7 +159,8 @@ async function modelRound(
   }
   if (finish) await writer.write(finish);
   await writer.write(createTerminalChunk(outcome));
-  await writer.close();
+  // Closed once the result is recorded (see StepFinish.afterCommit); every chunk lands before that.
+  await writer.flush();
   const status: StatusChange =
     outcome === "suspended"
       ? { status: outcome, metadata: { round: input.round, pendingToolCallIds: toolCallIds } }
@@ -163,5 +172,5 @@ async function modelRound(
       logger.info({ status: status.status }, "run status");
     }
   };
-  return { result: { outcome, toolCallIds, serverCalls, ...error }, commit };
+  return { result: { outcome, toolCallIds, serverCalls, ...error }, commit, afterCommit: writer.close };
 }
