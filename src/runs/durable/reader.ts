@@ -9,7 +9,7 @@ import { createTerminalChunk, terminalReasonOf } from "../../streams/terminal-ch
 import type { StreamEvent, TerminalReason } from "../../streams/types";
 import { InvalidInputError } from "../../errors";
 import { AttemptFilter } from "./attempt-filter";
-import { eventIndex, roundNamespace, roundStreamName, unpackEnvelope, type RoundEnvelope, type TaggedChunk } from "./rounds";
+import { eventIndex, latestAttempts, roundNamespace, roundStreamName, unpackEnvelope, type RoundEnvelope, type TaggedChunk } from "./rounds";
 
 /** How often an idle reader checks whether its run ended without closing the round (a cancel). */
 const STATUS_POLL_MS = 500;
@@ -34,14 +34,6 @@ export function parseDurableOffset(offset: string | undefined): Position | undef
   const position = parseOffset(offset);
   if (!position) throw new InvalidInputError("offset", `invalid offset ${JSON.stringify(offset)}`);
   return position;
-}
-
-function latestAttempts(execution: ExecutionRow): Map<string, number> {
-  const attempts = new Map<string, number>();
-  for (const [key, value] of Object.entries(execution.metadata)) {
-    if (key.startsWith("attempt:") && typeof value === "number") attempts.set(key.slice("attempt:".length), value);
-  }
-  return attempts;
 }
 
 /** Whether the world holds the round's stream closed (a reader of it will see its end). */
@@ -73,7 +65,7 @@ async function* readRound(
   const pollMs = options.pollMs ?? STATUS_POLL_MS;
   // The row the reader was opened with: a step it does not mention yet is looked up again when its first
   // chunk arrives, so a later round read with the same row still learns of retries.
-  const attempts = new AttemptFilter(latestAttempts(options.execution));
+  const attempts = new AttemptFilter(latestAttempts(options.execution.metadata));
   // A client resuming mid-round holds what it read before: the round is read from its start so the filter
   // knows which attempt the client followed (a crash retry repeats it; the client must not get it twice).
   const prefix: TaggedChunk[] | undefined = fromIndex > 0 ? [] : undefined;
@@ -114,7 +106,7 @@ async function* readRound(
       pending = reader.read();
       const envelope = next.value;
       const burst = worldIndex++;
-      if (!attempts.knows(envelope.step)) attempts.refresh(latestAttempts(await executions.get(options.execution.id)));
+      if (!attempts.knows(envelope.step)) attempts.refresh(latestAttempts((await executions.get(options.execution.id)).metadata));
       const tagged = unpackEnvelope(envelope);
       for (let position = 0; position < tagged.length; position++) {
         const index = eventIndex(burst, position);

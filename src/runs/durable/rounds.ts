@@ -70,12 +70,32 @@ export function turnMessageId(executionId: string): string {
   return `msg_${executionId}`;
 }
 
+const ATTEMPT_PREFIX = "attempt:";
+const STEP_RESULT_PREFIX = "stepResult:";
+
 /** The metadata key under which a step records its latest attempt before it writes anything. */
 export function attemptKey(stepId: string): string {
-  return `attempt:${stepId}`;
+  return `${ATTEMPT_PREFIX}${stepId}`;
+}
+
+/** The latest attempt of each step, as the steps record them in an execution's metadata (see attemptKey). */
+export function latestAttempts(metadata: Record<string, unknown>): Map<string, number> {
+  const attempts = new Map<string, number>();
+  for (const [key, value] of Object.entries(metadata)) {
+    if (key.startsWith(ATTEMPT_PREFIX) && typeof value === "number") attempts.set(key.slice(ATTEMPT_PREFIX.length), value);
+  }
+  return attempts;
+}
+
+/**
+ * Whether a metadata key is the durable steps' own bookkeeping (attempts, recorded results): kept out of
+ * what the API shows, which has the step timeline for attempts.
+ */
+export function isStepBookkeepingKey(key: string): boolean {
+  return key.startsWith(ATTEMPT_PREFIX) || key.startsWith(STEP_RESULT_PREFIX);
 }
 
 /** The metadata key under which a step that must not run twice records what its finished run returned. */
 export function stepResultKey(stepId: string): string {
-  return `stepResult:${stepId}`;
+  return `${STEP_RESULT_PREFIX}${stepId}`;
 }
