@@ -95,7 +95,6 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
     },
   });
   const runs = createRunService({
-    admission,
     repositories,
     buffers,
     models,

@@ -20,13 +20,11 @@ import { offsetBefore, type ClassicPeers, type ForwardingHop, type PeerStream } 
 import { createClassicRunner } from "./classic-runner";
 import { createDurableRunner, currentRound } from "./durable/durable-runner";
 import { readStepTimeline, type StepTimelineEntry } from "./durable/step-timeline";
-import type { Admission } from "./admission";
 import { canSee, type Principal } from "./principal";
 
 export interface RunServiceDependencies {
   repositories: Repositories;
   /** Refuses new turns when this process is at a limit (tests may leave it out). */
-  admission?: Pick<Admission, "admitTurn">;
   buffers: ClassicStreamStore;
   models: ModelSettings;
   maxSteps: number;
@@ -395,7 +393,6 @@ export function createRunService(dependencies: RunServiceDependencies) {
     /** POST /api/chat: a new turn, or the answer to a turn's tool approvals. */
     async chat(principal: Principal, request: ChatRequest, log?: Logger): Promise<OpenedStream> {
       // Before any work: a refused turn leaves nothing behind, and the client may simply send it again.
-      dependencies.admission?.admitTurn();
       const agent = await repositories.agents.get(request.agentId);
       const mode = request.executionMode ?? agent.executionMode;
       const last = request.messages.at(-1);

@@ -15,8 +15,8 @@ import { eventIndex, latestAttempts, roundNamespace, roundStreamName, unpackEnve
 const STATUS_POLL_MS = 500;
 /** Quiet polls tolerated after the run ended before a reader stops waiting for the round to close. */
 const QUIET_POLLS_AFTER_END = 3;
-/** The same once the world holds the round closed: its chunks are late, not lost (bounded all the same). */
-const QUIET_POLLS_WHEN_CLOSED = 120;
+/** The same while the world holds chunks or a close this reader has not seen: late, not lost (bounded all the same). */
+const QUIET_POLLS_WHEN_LATE = 120;
 
 const TICK = Symbol("tick");
 
@@ -36,10 +36,10 @@ export function parseDurableOffset(offset: string | undefined): Position | undef
   return position;
 }
 
-/** Whether the world holds the round's stream closed (a reader of it will see its end). */
-async function closedInWorld(workflowRunId: string, round: number): Promise<boolean> {
+/** Whether the world holds more of the round than the reader has seen (chunks, or its close). */
+async function moreInWorld(workflowRunId: string, round: number, seen: number): Promise<boolean> {
   const info = await getWorld().getStreamInfo(roundStreamName(workflowRunId, round), workflowRunId).catch(() => undefined);
-  return info?.done === true;
+  return info !== undefined && (info.done || info.tailIndex + 1 > seen);
 }
 
 type RoundEnd =
@@ -94,10 +94,10 @@ async function* readRound(
         const current = await executions.get(options.execution.id);
         if (current.status === "cancelled") return { kind: "run-ended", execution: current };
         if (isTerminal(current.status)) {
-          // The step that ends a run closes its round before it records the end: a round the world holds
-          // closed is only slow to arrive here (a loaded server), and its end is on the way.
-          const closed = await closedInWorld(options.execution.workflowRunId!, round);
-          if (++quietPolls >= (closed ? QUIET_POLLS_WHEN_CLOSED : QUIET_POLLS_AFTER_END)) return { kind: "run-ended", execution: current };
+          // The step that ends a run lands every chunk of its round before it records the end (and closes
+          // the round right after): what the world holds beyond this reader is late here, not lost.
+          const late = await moreInWorld(options.execution.workflowRunId!, round, worldIndex);
+          if (++quietPolls >= (late ? QUIET_POLLS_WHEN_LATE : QUIET_POLLS_AFTER_END)) return { kind: "run-ended", execution: current };
         }
         continue;
       }

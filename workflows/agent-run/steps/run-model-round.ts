@@ -4,7 +4,8 @@ import { isTerminal } from "../../../src/db/repositories/executions";
 import { outcomeOf, persistTurn, streamAgentTurn, type TurnOutcome } from "../../../src/runs/agent-turn";
 import type { RecordedServerTools } from "../../../src/agents/mcp";
 import { createRoundWriter } from "../../../src/runs/durable/round-writer";
-import { attemptKey, turnMessageId, type RoundEnvelope } from "../../../src/runs/durable/rounds";
+import { attemptKey, roundStreamName, turnMessageId, type RoundEnvelope } from "../../../src/runs/durable/rounds";
+import { getWorld } from "workflow/runtime";
 import { runOnce, type StepFinish } from "../../../src/runs/durable/run-once";
 import { UNBOUNDED_RETRIES } from "../../../src/runs/durable/retry-limits";
 import { pendingServerCalls, type ServerCall } from "../../../src/runs/durable/server-tool-calls";
@@ -53,7 +54,9 @@ export async function runModelRound(
   // A result recorded by an attempt cut before it closed the round: every chunk landed before the result
   // was recorded, so only the close is left to do.
   const closeIfOpen = async (result: ModelRoundResult) => {
-    if (result.outcome !== "tools") await createRoundWriter(writable, { stepId, attempt }, location).close();
+    if (result.outcome === "tools") return;
+    const info = await getWorld().getStreamInfo(roundStreamName(location.workflowRunId, location.round), location.workflowRunId);
+    if (!info.done) await createRoundWriter(writable, { stepId, attempt }, location).close();
   };
   return withStepRetries(() =>
     runOnce(input.executionId, stepId, () => modelRound(input, writable, { stepId, attempt }), closeIfOpen),
