@@ -5,10 +5,13 @@ import { isFinished, type Execution, type StepTimelineEntry } from "../tether-ap
 import { usePolling } from "./use-polling";
 
 const POLL_MS = 2000;
+/** How long after a run ended its steps are still polled for an end the world has not recorded yet. */
+const STEP_END_WAIT_MS = 60_000;
 
 /**
- * The steps of a durable execution: polled every 2 s until it finishes, and read again whenever the
- * execution itself changes (a stream event or a status change makes the page refresh it). Classic
+ * The steps of a durable execution: polled every 2 s until it finishes and no attempt shows running
+ * (a step records the run's end before the world records the step's own end), and read again whenever
+ * the execution itself changes (a stream event or a status change makes the page refresh it). Classic
  * executions have no steps, so nothing is requested for them.
  */
 export function useExecutionSteps(execution: Execution | null) {
@@ -36,7 +39,8 @@ export function useExecutionSteps(execution: Execution | null) {
     [executionId],
   );
 
-  const open = durable && !!execution && !isFinished(execution.status);
+  const steps = durable && loaded && loaded.executionId === executionId ? loaded.steps : null;
+  const open = durable && !!execution && (!isFinished(execution.status) || stepEndPending(execution, steps));
   usePolling(refresh, POLL_MS, open, executionId);
 
   // `updatedAt` moves whenever the server records progress; the last change (finished) is read here too.
@@ -45,6 +49,11 @@ export function useExecutionSteps(execution: Execution | null) {
     if (version) void refresh();
   }, [version, refresh]);
 
-  const steps = durable && loaded && loaded.executionId === executionId ? loaded.steps : null;
   return { steps, error: durable ? error : null };
+}
+
+/** A step the world shows running for a run that completed or failed within the last minute: its end is on its way. */
+function stepEndPending(execution: Execution, steps: StepTimelineEntry[] | null): boolean {
+  if (execution.status === "cancelled" || Date.now() - Date.parse(execution.updatedAt) > STEP_END_WAIT_MS) return false;
+  return steps?.some((step) => step.status === "running") ?? false;
 }
