@@ -57,7 +57,7 @@ export function createApp(options: AppOptions) {
     bodyLimit({
       maxSize: options.limits.bodyBytes,
       onError: (c) =>
-        errorResponse(c, 413, "payload_too_large", `request body is larger than ${options.limits.bodyBytes} bytes`),
+        errorResponse(c, "payload_too_large", `request body is larger than ${options.limits.bodyBytes} bytes`),
     }),
   );
   // Before the JSON guard, so that it checks such bodies too (WorkflowChatTransport posts one).
@@ -90,11 +90,11 @@ export function createApp(options: AppOptions) {
   app.notFound((c) => {
     const allowed = routePatterns.find((pattern) => pattern.regex.test(c.req.path))?.methods;
     if (allowed && !allowed.has(c.req.method)) {
-      return errorResponse(c, 405, "method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}`, {}, {
+      return errorResponse(c, "method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}`, {}, {
         allow: [...allowed].join(", "),
       });
     }
-    return errorResponse(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`);
+    return errorResponse(c, "not_found", `no route for ${c.req.method} ${c.req.path}`);
   });
   app.onError(handleError);
   return app;

@@ -1,6 +1,10 @@
 /**
  * Domain errors: thrown by db, runs, streams and agents; only src/http/ maps them to status codes.
  */
+
+/** Marks domain errors on the prototype; Symbol.for gives every bundle's copy of this module the same key. */
+const DOMAIN_ERROR = Symbol.for("tether.domain-error");
+
 export class DomainError extends Error {
   constructor(
     readonly code: DomainErrorCode,
@@ -10,17 +14,22 @@ export class DomainError extends Error {
     super(message);
     this.name = new.target.name;
   }
+
+  get [DOMAIN_ERROR]() {
+    return true;
+  }
+
+  /**
+   * Any domain error, whichever subclass this is called on. Checked by brand, not instanceof: the workflow
+   * bundles are built separately, so a domain error thrown there is an instance of another copy of the class.
+   */
+  static is(error: unknown): error is DomainError {
+    return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[DOMAIN_ERROR] === true;
+  }
 }
 
-export type DomainErrorCode =
-  | "not_found"
-  | "conflict"
-  | "invalid_input"
-  | "gone"
-  | "forbidden"
-  | "unauthorized"
-  | "unavailable"
-  | "overloaded";
+/** The codes domain errors carry; src/http/errors.ts adds the ones only HTTP answers with. */
+export type DomainErrorCode = "not_found" | "conflict" | "invalid_input" | "gone" | "forbidden" | "unavailable" | "overloaded";
 
 export class NotFoundError extends DomainError {
   constructor(entity: string, id: string) {
@@ -59,5 +68,14 @@ export class OverloadedError extends DomainError {
     readonly retryAfterSeconds: number,
   ) {
     super("overloaded", `${message}; try again in ${retryAfterSeconds} s`);
+  }
+
+  /** Checked by brand and code, as DomainError.is, for the same reason. */
+  static override is(error: unknown): error is OverloadedError {
+    return (
+      DomainError.is(error) &&
+      error.code === "overloaded" &&
+      typeof (error as Partial<OverloadedError>).retryAfterSeconds === "number"
+    );
   }
 }

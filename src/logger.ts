@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import { createRedactor } from "./redact";
 
 export type { Logger };
 
@@ -7,7 +8,8 @@ export type { Logger };
  * never reach a log line, whichever field they end up in.
  */
 export function createLogger(options: { level: string; secrets?: readonly string[]; destination?: pino.DestinationStream }) {
-  const secrets = (options.secrets ?? []).filter((secret) => secret.length >= 4);
+  const secrets = options.secrets ?? [];
+  const redact = createRedactor(secrets);
   return pino(
     {
       level: options.level,
@@ -19,7 +21,7 @@ export function createLogger(options: { level: string; secrets?: readonly string
       ...(secrets.length > 0 && {
         hooks: {
           logMethod(args, method) {
-            const masked = args.map((argument) => maskSecrets(argument, secrets));
+            const masked = args.map((argument) => maskSecrets(argument, redact));
             return method.apply(this, masked as Parameters<typeof method>);
           },
         },
@@ -29,18 +31,16 @@ export function createLogger(options: { level: string; secrets?: readonly string
   );
 }
 
-function maskSecrets(value: unknown, secrets: readonly string[]): unknown {
-  if (typeof value === "string") {
-    return secrets.reduce((text, secret) => text.split(secret).join("[redacted]"), value);
-  }
+function maskSecrets(value: unknown, redact: (text: string) => string): unknown {
+  if (typeof value === "string") return redact(value);
   if (value instanceof Error) {
-    const masked = new Error(maskSecrets(value.message, secrets) as string);
+    const masked = new Error(redact(value.message));
     masked.name = value.name;
-    masked.stack = maskSecrets(value.stack ?? "", secrets) as string;
+    masked.stack = redact(value.stack ?? "");
     return masked;
   }
   if (value && typeof value === "object") {
-    return JSON.parse(maskSecrets(JSON.stringify(value), secrets) as string) as unknown;
+    return JSON.parse(redact(JSON.stringify(value))) as unknown;
   }
   return value;
 }

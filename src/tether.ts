@@ -6,9 +6,9 @@ import type { DatabaseHandle } from "./db/client";
 import { createRepositories } from "./db/repositories";
 import type { Logger } from "./logger";
 import { provideStepServices } from "./runs/durable/step-services";
-import { watchCancelledElsewhere } from "./runs/cancelled-elsewhere";
 import { createClassicPeers } from "./runs/classic-peers";
 import { createInterruptedRunSweeper } from "./runs/interrupted-runs";
+import { createRedactor } from "./redact";
 import { startWorkflowRuntime, type WorkflowHandlers, type WorkflowRuntime } from "./runs/durable/runtime";
 import { createAdmission } from "./runs/admission";
 import { createRunService } from "./runs/service";
@@ -51,21 +51,19 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
   const { config, database, logger } = options;
   const repositories = createRepositories(database.db, { singleProcess: database.kind === "pglite" });
   const credentials = createCredentialStore(config.credentials);
-  const redact = (text: string) =>
-    config.secrets.reduce((masked, secret) => masked.split(secret).join("[redacted]"), text);
+  const redact = createRedactor(config.secrets);
   // Store is only narrower than the registry when the caller passed its own store.
   const buffers = (options.buffers ?? getStreamBufferRegistry()) as Store;
   buffers.configure(config.streams);
 
   if (await repositories.agents.seed(SEEDED_AGENT)) logger.info({ agentId: SEEDED_AGENT.id }, "seeded agent");
-  const interruptedRuns = createInterruptedRunSweeper({ executions: repositories.executions, locks: database.locks, logger });
-  if (database.kind === "pglite") {
-    // Embedded mode is one process: a classic run still marked running was cut off by a restart.
-    const interrupted = await repositories.executions.failInterrupted("classic", "interrupted by a server restart");
-    if (interrupted > 0) logger.warn({ interrupted }, "marked interrupted classic runs as failed");
-  } else {
-    await interruptedRuns.start();
-  }
+  const interruptedRuns = createInterruptedRunSweeper({
+    executions: repositories.executions,
+    locks: database.locks,
+    logger,
+    singleProcess: database.kind === "pglite",
+  });
+  await interruptedRuns.start();
 
   // Several processes may share PostgreSQL: a classic run's buffer lives in the process that runs it, and the
   // others forward its stream requests there (once it listens and knows its URL).
@@ -116,20 +114,6 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
     },
   });
   activeTurns = () => runs.activeTurns();
-  const cancelledElsewhere = peers
-    ? watchCancelledElsewhere({
-        executions: repositories.executions,
-        runningIds: () => runs.runner.runningIds(),
-        end: (executionId, reason) => {
-          const buffer = buffers.get(executionId);
-          if (buffer?.status !== "streaming") return false;
-          buffer.finish(reason);
-          runs.runner.abort(executionId);
-          return true;
-        },
-        logger,
-      })
-    : undefined;
   const app = createApp({
     services: {
       runs,
@@ -189,7 +173,6 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
     },
     /** Stops classic runs (recorded as cancelled) and ends every stream reader with a terminal event. */
     async shutdown() {
-      cancelledElsewhere?.stop();
       await runs.stopAll();
       await interruptedRuns.stop();
       buffers.shutdown();

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTether } from "../src/tether";
+import { createRepositories } from "../src/db/repositories";
 import { parseConfig } from "../src/config";
 import { createLogger } from "../src/logger";
+import { INTERRUPTED_ERROR } from "../src/runs/interrupted-runs";
 import { StreamBufferRegistry } from "../src/streams";
 import { databaseKinds } from "./support/database";
 import {
@@ -37,7 +39,12 @@ describe.each(databaseKinds())("classic runs on %s", (kind) => {
     const executionId = response.headers.get("x-execution-id")!;
     await response.body!.cancel(); // the client disconnects
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect((await execution(executionId)).status).toBe("running");
+    const running = await execution(executionId);
+    expect(running.status).toBe("running");
+    // The row names the process running it (for interrupted-run sweeps); the API leaves that out.
+    const stored = await createRepositories(harness.database.handle.db).executions.get(executionId);
+    expect(stored.metadata.process).toMatch(/^proc_/);
+    expect(running.metadata).not.toHaveProperty("process");
 
     const resumed = await harness.request("/api/chat/stop-me/stream");
     expect(resumed.status).toBe(200);
@@ -135,7 +142,7 @@ describe.each(databaseKinds())("classic runs on %s", (kind) => {
       logger: createLogger({ level: "silent" }),
       buffers: new StreamBufferRegistry(),
     });
-    expect(await execution(executionId)).toMatchObject({ status: "failed", error: "interrupted by a server restart" });
+    expect(await execution(executionId)).toMatchObject({ status: "failed", error: INTERRUPTED_ERROR });
     await restarted.shutdown();
   });
 });

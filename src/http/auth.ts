@@ -53,13 +53,13 @@ export function authentication(settings: AuthSettings): MiddlewareHandler<AppEnv
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) {
-      return errorResponse(c, 401, "unauthorized", "an Authorization: Bearer token is required", {}, {
+      return errorResponse(c, "unauthorized", "an Authorization: Bearer token is required", {}, {
         "www-authenticate": 'Bearer realm="tether"',
       });
     }
     const principal = await principalOf(match[1]!, settings);
     if (!principal) {
-      return errorResponse(c, 401, "unauthorized", "the token is not valid", {}, {
+      return errorResponse(c, "unauthorized", "the token is not valid", {}, {
         "www-authenticate": 'Bearer realm="tether", error="invalid_token"',
       });
     }

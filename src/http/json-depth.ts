@@ -55,7 +55,7 @@ export function jsonBodyGuard(maxDepth: number): MiddlewareHandler<AppEnv> {
       const text = await c.req.text();
       const depth = jsonDepth(text);
       if (depth > maxDepth) {
-        return errorResponse(c, 400, "invalid_input", `body: JSON nested ${depth} levels deep; the limit is ${maxDepth}`, {
+        return errorResponse(c, "invalid_input", `body: JSON nested ${depth} levels deep; the limit is ${maxDepth}`, {
           field: "body",
         });
       }
@@ -68,7 +68,7 @@ export function jsonBodyGuard(maxDepth: number): MiddlewareHandler<AppEnv> {
         }
         const field = unstorableTextAt(parsed);
         if (field) {
-          return errorResponse(c, 400, "invalid_input", `${field}: text may not contain NUL characters or unpaired surrogates`, {
+          return errorResponse(c, "invalid_input", `${field}: text may not contain NUL characters or unpaired surrogates`, {
             field,
           });
         }

@@ -3,6 +3,7 @@ import { EXECUTION_MODES, EXECUTION_STATUSES } from "../../drizzle/schema";
 import { modelIdProblem } from "../agents/models";
 import { parseServerToolReference } from "../agents/mcp";
 import { isToolName, TOOL_NAMES } from "../agents/tools";
+import { ERROR_CODES } from "./errors";
 
 /** Ids in paths and bodies: letters, digits and `_ - . :`, at most 128 characters. */
 export const Id = z
@@ -12,7 +13,7 @@ export const Id = z
 export const ErrorSchema = z
   .object({
     error: z.object({
-      code: z.string().openapi({ example: "not_found" }),
+      code: z.enum(ERROR_CODES).openapi({ example: "not_found" }),
       message: z.string(),
       requestId: z.string().optional(),
       field: z.string().optional(),

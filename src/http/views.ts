@@ -1,4 +1,4 @@
-import { isStepBookkeepingKey } from "../runs/durable/rounds";
+import { publicMetadata } from "../runs/public-metadata";
 import type { AgentRow, ExecutionRow, OutboxRow, ToolApprovalRow } from "../../drizzle/schema";
 import type { ConversationSummary } from "../db/repositories/conversations";
 
@@ -29,7 +29,7 @@ export function executionView(execution: ExecutionRow & { pendingApprovals: Tool
       input: approval.input,
       requestedAt: approval.requestedAt.toISOString(),
     })),
-    metadata: Object.fromEntries(Object.entries(execution.metadata).filter(([key]) => !isStepBookkeepingKey(key))),
+    metadata: publicMetadata(execution.metadata),
     ...(execution.error ? { error: execution.error } : {}),
     createdAt: execution.createdAt.toISOString(),
     updatedAt: execution.updatedAt.toISOString(),

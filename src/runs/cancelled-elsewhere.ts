@@ -1,6 +1,6 @@
 import type { ExecutionRepository } from "../db/repositories/executions";
 import type { Logger } from "../logger";
-import type { TerminalReason } from "../streams";
+import type { CancelReason } from "./execution-status";
 
 /** How often a process looks for its classic runs that another process cancelled. */
 const WATCH_INTERVAL_MS = 500;
@@ -19,7 +19,7 @@ export function watchCancelledElsewhere(dependencies: {
   /** The classic runs this process runs now. */
   runningIds(): string[];
   /** Stops the run here and ends its stream with `reason`; false when it had ended already (a cancel here). */
-  end(executionId: string, reason: TerminalReason): boolean;
+  end(executionId: string, reason: CancelReason): boolean;
   logger: Logger;
   intervalMs?: number;
 }) {

@@ -3,6 +3,7 @@ import type { AgentRow, ExecutionRow } from "../../drizzle/schema";
 import type { Logger } from "../logger";
 import type { ClassicStream } from "../streams";
 import { outcomeOf, persistTurn, streamAgentTurn, type TurnServices } from "./agent-turn";
+import { moveStatus, recordCancel, type CancelReason } from "./execution-status";
 
 const YIELD_EVERY_CHUNKS = 64;
 
@@ -23,11 +24,12 @@ export interface ClassicRun {
 /**
  * Runs classic executions in this process: a model turn → UI message chunks → the stream buffer, which
  * every HTTP reader (the original response included) reads. Nothing here is tied to a request, so a
- * disconnect never stops a run; only `abort()` does.
+ * disconnect never stops a run; only `cancel()` or `abort()` does. The runner records every end of a
+ * classic run: the outcome of its turn, or a cancel.
  */
 export function createClassicRunner(dependencies: ClassicRunnerDependencies) {
   const { repositories } = dependencies;
-  const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  const running = new Map<string, { controller: AbortController; buffer: ClassicStream; done: Promise<void> }>();
 
   async function execute(run: ClassicRun, controller: AbortController): Promise<void> {
     const { execution, agent, buffer } = run;
@@ -71,12 +73,12 @@ export function createClassicRunner(dependencies: ClassicRunnerDependencies) {
     try {
       await persistTurn(repositories, execution, summary);
       if (controller.signal.aborted) {
-        // The canceller already recorded the status and ended the stream.
+        // cancel() already recorded the status and ended the stream.
         log.info("run stopped");
         return;
       }
       const outcome = outcomeOf(summary);
-      await repositories.executions.updateStatus(execution.id, {
+      await moveStatus(repositories.executions, execution.id, {
         status: outcome,
         ...(outcome === "failed" ? { error: summary.failure } : {}),
         metadata: {
@@ -91,8 +93,7 @@ export function createClassicRunner(dependencies: ClassicRunnerDependencies) {
       log.warn({ error: error instanceof Error ? error.message : String(error) }, "could not record the end of the run");
       const current = await repositories.executions.find(execution.id).catch(() => undefined);
       if (current && (current.status === "running" || current.status === "suspended")) {
-        await repositories.executions
-          .updateStatus(execution.id, { status: "failed", error: "could not record the end of the run" })
+        await moveStatus(repositories.executions, execution.id, { status: "failed", error: "could not record the end of the run" })
           .catch(() => undefined);
       }
       buffer.finish(current?.status === "cancelled" ? "cancelled" : "failed");
@@ -104,7 +105,28 @@ export function createClassicRunner(dependencies: ClassicRunnerDependencies) {
     start(run: ClassicRun): void {
       const controller = new AbortController();
       const done = execute(run, controller).finally(() => running.delete(run.execution.id));
-      running.set(run.execution.id, { controller, done });
+      running.set(run.execution.id, { controller, buffer: run.buffer, done });
+    },
+
+    /**
+     * Records the cancel of a classic run and, when this process runs it, stops its model and ends its
+     * stream with `reason` (another process running it learns of the cancel from the database).
+     */
+    async cancel(execution: ExecutionRow, reason: CancelReason): Promise<ExecutionRow> {
+      const cancelled = await recordCancel(repositories.executions, execution, reason);
+      const entry = running.get(execution.id);
+      entry?.controller.abort();
+      entry?.buffer.finish(reason);
+      return cancelled;
+    },
+
+    /** Ends a run of this process that another process recorded cancelled; false when it had ended already. */
+    stopCancelledElsewhere(executionId: string, reason: CancelReason): boolean {
+      const entry = running.get(executionId);
+      if (entry?.buffer.status !== "streaming") return false;
+      entry.buffer.finish(reason);
+      entry.controller.abort();
+      return true;
     },
 
     /** Stops a run of this process; answers whether one was running. */

@@ -4,7 +4,7 @@ import type { AgentRow, ExecutionMode, ExecutionRow, ToolApprovalRow } from "../
 import type { ToolServerSettings } from "../agents/mcp";
 import type { ModelSettings } from "../agents/models";
 import type { Repositories } from "../db/repositories";
-import { isTerminal, newExecutionId } from "../db/repositories/executions";
+import { newExecutionId } from "../db/repositories/executions";
 import { storedMessage } from "../db/repositories/messages";
 import { ConflictError, DomainError, GoneError, InvalidInputError, NotFoundError } from "../errors";
 import type { Logger } from "../logger";
@@ -17,10 +17,13 @@ import {
 } from "../streams";
 import { approvalAnswersIn, withDecisions, withPendingDenied, type ApprovalAnswer } from "./approval-parts";
 import { offsetBefore, type ClassicPeers, type ForwardingHop, type PeerStream } from "./classic-peers";
+import { watchCancelledElsewhere } from "./cancelled-elsewhere";
 import { createClassicRunner } from "./classic-runner";
 import { createDurableRunner, currentRound } from "./durable/durable-runner";
 import { readStepTimeline, type StepTimelineEntry } from "./durable/step-timeline";
 import { canSee, type Principal } from "./principal";
+import { PROCESS_KEY } from "./public-metadata";
+import { ACTIVE_STATUSES, isTerminal, tryMoveStatus, type CancelReason } from "./execution-status";
 
 export interface RunServiceDependencies {
   repositories: Repositories;
@@ -104,6 +107,15 @@ export function createRunService(dependencies: RunServiceDependencies) {
     redact: dependencies.redact ?? ((text) => text),
     toolServers: dependencies.toolServers,
   });
+  // With several processes a cancel may be recorded by another one; only this one can stop the model here.
+  const cancelledElsewhere = dependencies.peers
+    ? watchCancelledElsewhere({
+        executions: repositories.executions,
+        runningIds: () => runner.runningIds(),
+        end: (executionId, reason) => runner.stopCancelledElsewhere(executionId, reason),
+        logger,
+      })
+    : undefined;
   const durable = createDurableRunner({
     executions: repositories.executions,
     approvalTimeoutMs: dependencies.approvalTimeoutMs,
@@ -180,7 +192,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
       ...dependencies.peers?.stamp(),
       metadata: {
         model: input.agent.model,
-        ...(dependencies.processId === undefined ? {} : { process: dependencies.processId }),
+        ...(dependencies.processId === undefined ? {} : { [PROCESS_KEY]: dependencies.processId }),
         ...input.metadata,
       },
     });
@@ -209,25 +221,9 @@ export function createRunService(dependencies: RunServiceDependencies) {
   }
 
   /** Cancels an active execution; `superseded` when a new turn replaces it. */
-  async function cancel(execution: ExecutionRow, reason: "cancelled" | "superseded"): Promise<ExecutionRow> {
-    if (isTerminal(execution.status)) {
-      throw new ConflictError(`execution ${execution.id} already ended as ${execution.status}`);
-    }
-    const cancelled = await repositories.executions.tryUpdateStatus(
-      execution.id,
-      { status: "cancelled", metadata: { cancelReason: reason } },
-      ["running", "suspended"],
-    );
-    if (!cancelled) {
-      const current = await repositories.executions.get(execution.id);
-      throw new ConflictError(`execution ${execution.id} already ended as ${current.status}`);
-    }
-    if (execution.mode === "classic") {
-      runner.abort(execution.id);
-      buffers.get(execution.id)?.finish(reason);
-    } else {
-      await durable.cancel(cancelled);
-    }
+  async function cancel(execution: ExecutionRow, reason: CancelReason): Promise<ExecutionRow> {
+    const cancelled =
+      execution.mode === "classic" ? await runner.cancel(execution, reason) : await durable.cancel(execution, reason);
     const expired = await repositories.approvals.expirePending(execution.id, reason);
     if (expired.length > 0) {
       // Close the unanswered requests in the stored message so later turns see a consistent history.
@@ -256,7 +252,8 @@ export function createRunService(dependencies: RunServiceDependencies) {
     if (inFlight) return inFlight;
     const started = (async () => {
       const continuationId = newExecutionId();
-      const handedOver = await repositories.executions.tryUpdateStatus(
+      const handedOver = await tryMoveStatus(
+        repositories.executions,
         target.id,
         { status: "completed", metadata: { continuedBy: continuationId } },
         ["suspended"],
@@ -385,8 +382,6 @@ export function createRunService(dependencies: RunServiceDependencies) {
   }
 
   return {
-    runner,
-
     /** Classic turns running in this process now. */
     activeTurns: () => runner.runningCount(),
 
@@ -432,7 +427,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
       const opened = await openConversationForTurn(principal, request, agent, last);
       const { conversation } = opened;
       if (!opened.created) {
-        for (const active of await repositories.executions.activeForConversation(conversation.id)) {
+        for (const active of await repositories.executions.ofConversationIn(conversation.id, ACTIVE_STATUSES)) {
           await cancel(active, "superseded").catch((error: unknown) => {
             if (!(error instanceof ConflictError)) throw error;
           });
@@ -488,7 +483,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
     /** Stops whatever runs in a conversation; undefined when nothing does. */
     async stopConversation(principal: Principal, conversationId: string) {
       await visibleConversation(principal, conversationId);
-      const [active] = await repositories.executions.activeForConversation(conversationId);
+      const [active] = await repositories.executions.ofConversationIn(conversationId, ACTIVE_STATUSES);
       if (!active) return undefined;
       return cancel(active, "cancelled");
     },
@@ -580,6 +575,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
 
     /** Stops every classic run of this process (shutdown); their rows end as cancelled. */
     async stopAll(): Promise<void> {
+      cancelledElsewhere?.stop();
       const ids = runner.runningIds();
       for (const id of ids) {
         const execution = await repositories.executions.find(id);

@@ -1,12 +1,10 @@
+export { CLASSIC_ROUND, StreamBuffer, type StreamBufferOptions } from "./buffer";
 export {
-  CLASSIC_ROUND,
-  StreamBuffer,
   StreamBufferRegistry,
   getStreamBufferRegistry,
-  type StreamBufferOptions,
   type StreamBufferRegistryOptions,
   type StreamBufferStats,
-} from "./buffer";
+} from "./registry";
 export { readClassicFromChunk, readFromChunk, type ChunkIndexedEvents } from "./chunk-index";
 export {
   InvalidOffsetError,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { StreamBufferRegistry } from "./buffer";
+import { StreamBufferRegistry } from "./registry";
 import {
   OffsetGoneError,
   StreamExistsError,
@@ -264,9 +264,9 @@ describe("getStreamBufferRegistry", () => {
 
   it("is shared by separately loaded copies of the module", async () => {
     vi.resetModules();
-    const firstCopy = await import("./buffer.js");
+    const firstCopy = await import("./registry.js");
     vi.resetModules();
-    const secondCopy = await import("./buffer.js");
+    const secondCopy = await import("./registry.js");
     expect(firstCopy.StreamBufferRegistry).not.toBe(secondCopy.StreamBufferRegistry);
     const registry = firstCopy.getStreamBufferRegistry();
     expect(secondCopy.getStreamBufferRegistry()).toBe(registry);
@@ -276,7 +276,7 @@ describe("getStreamBufferRegistry", () => {
   });
 
   it("applies options given later through configure", async () => {
-    const { getStreamBufferRegistry } = await import("./buffer.js");
+    const { getStreamBufferRegistry } = await import("./registry.js");
     const registry = getStreamBufferRegistry();
     expect(getStreamBufferRegistry({ maxBytesPerStream: eventBytes })).toBe(registry);
     const buffer = registry.create("configured");

@@ -1,7 +1,7 @@
 import { promiseHooks } from "node:v8";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { StreamBuffer } from "./buffer";
-import { SSE_DONE, SSE_PING, formatSseEvent, toSseByteStream } from "./sse";
+import { SSE_DONE, SSE_PING, UI_MESSAGE_STREAM_HEADERS, formatSseEvent, toSseByteStream } from "./sse";
 import { createTerminalChunk } from "./terminal-chunk";
 import { collect, textDelta, tick } from "./test-support";
 import type { StreamEvent } from "./types";
@@ -35,6 +35,15 @@ describe("SSE framing", () => {
     expect(SSE_DONE).toBe("data: [DONE]\n\n");
     expect(SSE_PING).toBe(": ping\n\n");
     expect(() => formatSseEvent("0.1\nevil", {})).toThrow(TypeError);
+  });
+
+  it("sends exactly the documented headers (ai's set without connection)", () => {
+    expect(UI_MESSAGE_STREAM_HEADERS).toEqual({
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      "x-vercel-ai-ui-message-stream": "v1",
+      "x-accel-buffering": "no",
+    });
   });
 });
 
@@ -95,6 +104,37 @@ describe("toSseByteStream", () => {
     expect(await readAll(toSseByteStream(failing()))).toBe(
       formatSseEvent("0.0", textDelta(0)) + SSE_DONE,
     );
+  });
+
+  it("ends with DONE when the source's next() throws synchronously", async () => {
+    let calls = 0;
+    const throwing: AsyncIterable<StreamEvent> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => {
+          calls += 1;
+          if (calls === 1) return Promise.resolve({ done: false, value: { offset: "0.0", chunk: textDelta(0) } });
+          throw new Error("boom");
+        },
+      }),
+    };
+    expect(await readAll(toSseByteStream(throwing))).toBe(formatSseEvent("0.0", textDelta(0)) + SSE_DONE);
+  });
+
+  it("errors the response, without DONE, on an event it cannot frame, and cancels the source", async () => {
+    let cancelled = false;
+    const source = new ReadableStream<StreamEvent>({
+      pull(controller) {
+        controller.enqueue({ offset: "0.0\nid: forged", chunk: textDelta(0) });
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const ended = vi.fn();
+    const reader = toSseByteStream(source, { onEnd: ended }).getReader();
+    await expect(reader.read()).rejects.toThrow(TypeError);
+    expect(cancelled).toBe(true);
+    expect(ended).toHaveBeenCalledTimes(1);
   });
 
   it("does not read ahead of the consumer", async () => {

@@ -1,16 +1,19 @@
+import { UI_MESSAGE_STREAM_HEADERS as AI_SDK_UI_MESSAGE_STREAM_HEADERS } from "ai";
 import { StreamReader } from "./reader";
 import type { StreamEvent } from "./types";
 
 /** Sent last on every SSE response, after the terminal event (or a source failure). */
 export const SSE_DONE = "data: [DONE]\n\n";
 
-/** The response headers of an AI SDK UI message stream sent as SSE (proxies must not buffer it). */
-export const UI_MESSAGE_STREAM_HEADERS = {
-  "content-type": "text/event-stream",
-  "cache-control": "no-cache",
-  "x-vercel-ai-ui-message-stream": "v1",
-  "x-accel-buffering": "no",
-} as const;
+// `ai`'s set less `connection: keep-alive`, which Tether has never sent: it is a hop-by-hop header (HTTP/2
+// forbids it) and whether a connection stays open is for Node's HTTP server to decide, not a route.
+const { connection: _connection, ...aiSdkHeadersWithoutConnection } = AI_SDK_UI_MESSAGE_STREAM_HEADERS;
+
+/**
+ * The response headers of an AI SDK UI message stream sent as SSE: content-type, cache-control,
+ * x-vercel-ai-ui-message-stream and x-accel-buffering (proxies must not buffer it), as docs/api.md lists.
+ */
+export const UI_MESSAGE_STREAM_HEADERS = Object.freeze(aiSdkHeadersWithoutConnection);
 
 /** An SSE comment that keeps proxies and clients from timing out an idle connection. */
 export const SSE_PING = ": ping\n\n";
@@ -85,202 +88,234 @@ export function toSseByteStream(
   events: AsyncIterable<StreamEvent> | ReadableStream<StreamEvent>,
   options: SseByteStreamOptions = {},
 ): ReadableStream<Uint8Array> {
-  const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
-  const { signal } = options;
-  const encoder = new TextEncoder();
-  const source = openSource(events);
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let ended = false;
+  const writer = new SseWriter(openSource(events), options);
+  return new ReadableStream<Uint8Array>(
+    {
+      start: (controller) => writer.start(controller),
+      pull: () => writer.pull(),
+      cancel: () => writer.cancel(),
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * The state of one SSE response: what is framed but not sent, the pull waiting for output, the read in
+ * flight, the keep-alive timer. Callbacks handed to timers, promises and the signal are fields bound once,
+ * so that no pull or event allocates a closure.
+ */
+class SseWriter {
+  readonly #source: EventSource;
+  readonly #keepAliveMs: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onEnd: (() => void) | undefined;
+  readonly #encoder = new TextEncoder();
+  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  #ended = false;
   // Kept across pulls: after a ping or a flush the same read is still outstanding and must
   // be neither repeated nor lost.
-  let reading = false;
+  #reading = false;
   // Framed events not enqueued yet.
-  let batch = "";
+  #batch = "";
   // Resolves the pull in progress; undefined while the consumer is not asking for more.
-  let settlePull: (() => void) | undefined;
-  let pullStartedAt = 0;
+  #settlePull: (() => void) | undefined;
+  #pullStartedAt = 0;
   // The end of the current microtask checkpoint: events that arrived before it were
   // available at once and share a chunk; a read still pending then has to wait.
-  let boundary = 0;
-  let boundaryPending = false;
-  let yieldBeforeNextRead = false;
+  #boundary = 0;
+  #boundaryPending = false;
+  #yieldBeforeNextRead = false;
   // One lazily re-armed timer per stream, only while a pull waits for a pending read.
-  let keepAliveTimer: ReturnType<typeof setTimeout> | undefined;
+  #keepAliveTimer: ReturnType<typeof setTimeout> | undefined;
 
-  const settle = (): void => {
-    const resolve = settlePull;
-    settlePull = undefined;
-    boundaryPending = false;
-    resolve?.();
-  };
-
-  const stop = (): void => {
-    ended = true;
-    if (keepAliveTimer !== undefined) clearTimeout(keepAliveTimer);
-    keepAliveTimer = undefined;
-    signal?.removeEventListener("abort", onAbort);
-    options.onEnd?.();
-  };
-
-  const flush = (): void => {
-    controller.enqueue(encoder.encode(batch));
-    batch = "";
-    settle();
-  };
-
-  /** Sends what is gathered, then DONE, and closes. */
-  const end = (cancelSource: boolean): void => {
-    if (ended) return;
-    stop();
-    if (cancelSource) source.cancel();
-    if (batch !== "") controller.enqueue(encoder.encode(batch));
-    batch = "";
-    controller.enqueue(encoder.encode(SSE_DONE));
-    controller.close();
-    settle();
-  };
-
-  function onAbort(): void {
-    end(true);
+  constructor(source: EventSource, options: SseByteStreamOptions) {
+    this.#source = source;
+    this.#keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
+    this.#signal = options.signal;
+    this.#onEnd = options.onEnd;
   }
 
-  const fail = (error: unknown): void => {
-    stop();
-    source.cancel();
-    controller.error(error);
-    settle();
+  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.#controller = controller;
+    const signal = this.#signal;
+    if (signal === undefined) return;
+    if (signal.aborted) this.#end(true);
+    else signal.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  pull(): Promise<void> | undefined {
+    if (this.#ended) return;
+    return new Promise<void>((resolve) => {
+      this.#settlePull = resolve;
+      this.#pullStartedAt = Date.now();
+      if (this.#yieldBeforeNextRead) {
+        // The previous chunk was cut at the size limit: let I/O and timers run first.
+        this.#yieldBeforeNextRead = false;
+        setImmediate(this.#resume);
+      } else {
+        this.#resume();
+      }
+    });
+  }
+
+  /** The consumer went away (client disconnect): no DONE, just release the source. */
+  cancel(): void {
+    if (this.#ended) return;
+    this.#stop();
+    this.#settle();
+    this.#source.cancel();
+  }
+
+  /** Resolves the pull in progress, if any. */
+  #settle(): void {
+    const resolve = this.#settlePull;
+    this.#settlePull = undefined;
+    this.#boundaryPending = false;
+    resolve?.();
+  }
+
+  /** Marks the stream ended and lets go of the timer and the signal; called once by every way of ending. */
+  #stop(): void {
+    this.#ended = true;
+    if (this.#keepAliveTimer !== undefined) clearTimeout(this.#keepAliveTimer);
+    this.#keepAliveTimer = undefined;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.#onEnd?.();
+  }
+
+  #flush(): void {
+    this.#controller.enqueue(this.#encoder.encode(this.#batch));
+    this.#batch = "";
+    this.#settle();
+  }
+
+  /** Sends what is gathered, then DONE, and closes. */
+  #end(cancelSource: boolean): void {
+    if (this.#ended) return;
+    this.#stop();
+    if (cancelSource) this.#source.cancel();
+    if (this.#batch !== "") this.#controller.enqueue(this.#encoder.encode(this.#batch));
+    this.#batch = "";
+    this.#controller.enqueue(this.#encoder.encode(SSE_DONE));
+    this.#controller.close();
+    this.#settle();
+  }
+
+  /**
+   * An event that cannot be framed (an offset with a line break, a chunk JSON cannot hold) errors the
+   * response instead of ending it with DONE: the client must not take a corrupt stream for a complete one.
+   */
+  #fail(error: unknown): void {
+    this.#stop();
+    this.#source.cancel();
+    this.#controller.error(error);
+    this.#settle();
+  }
+
+  readonly #onAbort = (): void => {
+    this.#end(true);
   };
 
-  const onKeepAlive = (): void => {
-    keepAliveTimer = undefined;
-    if (ended || settlePull === undefined) return;
-    const remaining = pullStartedAt + keepAliveMs - Date.now();
+  readonly #onKeepAlive = (): void => {
+    this.#keepAliveTimer = undefined;
+    if (this.#ended || this.#settlePull === undefined) return;
+    const remaining = this.#pullStartedAt + this.#keepAliveMs - Date.now();
     if (remaining > 0) {
-      keepAliveTimer = setTimeout(onKeepAlive, remaining);
-    } else if (batch !== "") {
-      flush();
+      this.#keepAliveTimer = setTimeout(this.#onKeepAlive, remaining);
+    } else if (this.#batch !== "") {
+      this.#flush();
     } else {
-      controller.enqueue(encoder.encode(SSE_PING));
-      settle();
+      this.#controller.enqueue(this.#encoder.encode(SSE_PING));
+      this.#settle();
     }
   };
 
-  const armKeepAlive = (): void => {
-    if (keepAliveTimer !== undefined || !Number.isFinite(keepAliveMs)) return;
-    keepAliveTimer = setTimeout(onKeepAlive, Math.max(0, pullStartedAt + keepAliveMs - Date.now()));
+  #armKeepAlive(): void {
+    if (this.#keepAliveTimer !== undefined || !Number.isFinite(this.#keepAliveMs)) return;
+    this.#keepAliveTimer = setTimeout(this.#onKeepAlive, Math.max(0, this.#pullStartedAt + this.#keepAliveMs - Date.now()));
+  }
+
+  readonly #onBoundary = (id: number): void => {
+    if (id !== this.#boundary || !this.#boundaryPending || this.#ended || this.#settlePull === undefined) return;
+    this.#boundaryPending = false;
+    if (this.#batch !== "") this.#flush();
+    else this.#armKeepAlive();
   };
 
-  const onBoundary = (id: number): void => {
-    if (id !== boundary || !boundaryPending || ended || settlePull === undefined) return;
-    boundaryPending = false;
-    if (batch !== "") flush();
-    else armKeepAlive();
-  };
-
-  const startBoundary = (): void => {
-    boundaryPending = true;
-    const id = ++boundary;
+  #startBoundary(): void {
+    this.#boundaryPending = true;
+    const id = ++this.#boundary;
     // A tick queued from a microtask runs only once the whole microtask queue is drained.
-    queueMicrotask(() => process.nextTick(onBoundary, id));
-  };
+    queueMicrotask(() => process.nextTick(this.#onBoundary, id));
+  }
 
   /** Frames one result into the batch; false when it ended the stream. */
-  const take = (result: ReadResult): boolean => {
+  #take(result: ReadResult): boolean {
     if (result.done) {
-      end(false);
+      this.#end(false);
       return false;
     }
     try {
       const event = result.value;
       // A buffered event keeps its JSON: reading `chunk` would parse it again, per event of a replay.
-      batch += event.data === undefined ? formatSseEvent(event.offset, event.chunk) : formatSseEvent(event.offset, undefined, event.data);
+      this.#batch +=
+        event.data === undefined ? formatSseEvent(event.offset, event.chunk) : formatSseEvent(event.offset, undefined, event.data);
     } catch (error) {
-      fail(error);
+      this.#fail(error);
       return false;
     }
     return true;
-  };
+  }
 
   /** Takes what is available at once, then flushes at the size limit or waits for the next event. */
-  const readOn = (): void => {
+  #readOn(): void {
     // Not asked for more: keep what was read for the next pull and do not read ahead.
-    if (ended || settlePull === undefined) return;
-    while (batch.length < MAX_BATCH_CHARS) {
-      const available = source.poll();
+    if (this.#ended || this.#settlePull === undefined) return;
+    while (this.#batch.length < MAX_BATCH_CHARS) {
+      const available = this.#source.poll();
       if (available === undefined) break;
-      if (!take(available)) return;
+      if (!this.#take(available)) return;
     }
-    if (batch.length >= MAX_BATCH_CHARS) {
-      yieldBeforeNextRead = true;
-      flush();
+    if (this.#batch.length >= MAX_BATCH_CHARS) {
+      this.#yieldBeforeNextRead = true;
+      this.#flush();
       return;
     }
     // After a wait, also take whatever became available together with this event.
-    if (!boundaryPending) startBoundary();
-    read();
-  };
-
-  const onResult = (result: ReadResult): void => {
-    reading = false;
-    if (ended) return;
-    if (take(result)) readOn();
-  };
-
-  const onFailure = (): void => {
-    reading = false;
-    end(false);
-  };
-
-  function read(): void {
-    reading = true;
-    let next: Promise<ReadResult>;
-    try {
-      next = source.next();
-    } catch {
-      onFailure();
-      return;
-    }
-    next.then(onResult, onFailure);
+    if (!this.#boundaryPending) this.#startBoundary();
+    this.#read();
   }
 
-  const resume = (): void => {
-    if (ended) {
-      settle();
+  #read(): void {
+    this.#reading = true;
+    let next: Promise<ReadResult>;
+    try {
+      next = this.#source.next();
+    } catch {
+      this.#onReadFailure();
       return;
     }
-    startBoundary();
-    if (!reading) readOn();
+    next.then(this.#onReadResult, this.#onReadFailure);
+  }
+
+  readonly #onReadResult = (result: ReadResult): void => {
+    this.#reading = false;
+    if (this.#ended) return;
+    if (this.#take(result)) this.#readOn();
   };
 
-  return new ReadableStream<Uint8Array>(
-    {
-      start(c) {
-        controller = c;
-        if (signal === undefined) return;
-        if (signal.aborted) end(true);
-        else signal.addEventListener("abort", onAbort, { once: true });
-      },
-      pull() {
-        if (ended) return;
-        return new Promise<void>((resolve) => {
-          settlePull = resolve;
-          pullStartedAt = Date.now();
-          if (yieldBeforeNextRead) {
-            // The previous chunk was cut at the size limit: let I/O and timers run first.
-            yieldBeforeNextRead = false;
-            setImmediate(resume);
-          } else {
-            resume();
-          }
-        });
-      },
-      cancel() {
-        if (ended) return;
-        stop();
-        settle();
-        source.cancel();
-      },
-    },
-    { highWaterMark: 0 },
-  );
+  /** The source threw or rejected: the response still ends cleanly, with DONE. */
+  readonly #onReadFailure = (): void => {
+    this.#reading = false;
+    this.#end(false);
+  };
+
+  readonly #resume = (): void => {
+    if (this.#ended) {
+      this.#settle();
+      return;
+    }
+    this.#startBoundary();
+    if (!this.#reading) this.#readOn();
+  };
 }

@@ -14,6 +14,7 @@ import { provideStepServices } from "../../src/runs/durable/step-services";
 import { readStepTimeline } from "../../src/runs/durable/step-timeline";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { eventually, userMessage } from "../support/tether";
+import { tryMoveStatus } from "../../src/runs/execution-status";
 
 const HOUR = 3_600_000;
 const email = (to: string) => `use send_email with {"to":"${to}","subject":"s","body":"b"}`;
@@ -307,7 +308,7 @@ describe("the agentRun workflow, in-process", () => {
     await status(executionId, "suspended");
     const [toolCallId] = await pending(executionId);
     await waitForHook(run, { token: approvalToken(executionId, toolCallId!) });
-    await repositories.executions.tryUpdateStatus(executionId, { status: "cancelled" }, ["running", "suspended"]);
+    await tryMoveStatus(repositories.executions, executionId, { status: "cancelled" }, ["running", "suspended"]);
     await decide(executionId, toolCallId!, true);
     await eventually(async () => expect(await getRun(run.runId).status).toBe("completed"), 20_000);
     expect((await repositories.executions.get(executionId)).status).toBe("cancelled");
@@ -317,7 +318,7 @@ describe("the agentRun workflow, in-process", () => {
   it("cancels a running run through the Workflow SDK", async () => {
     const { run, executionId } = await startRun("count to 100000", { model: "demo:5" });
     await eventually(async () => expect(await getRun(run.runId).status).toBe("running"));
-    await repositories.executions.tryUpdateStatus(executionId, { status: "cancelled" }, ["running", "suspended"]);
+    await tryMoveStatus(repositories.executions, executionId, { status: "cancelled" }, ["running", "suspended"]);
     await getRun(run.runId).cancel();
     await eventually(async () => expect(await getRun(run.runId).status).toBe("cancelled"));
     expect((await repositories.executions.get(executionId)).status).toBe("cancelled");

@@ -3,7 +3,8 @@ import type { ToolServerRow } from "../../../drizzle/schema";
 import type { Logger } from "../../logger";
 import type { CredentialStore } from "../credentials";
 import { describeConnectFailure } from "./errors";
-import { maskAll, resolveHeaders } from "./headers";
+import { redactSecrets } from "../../redact";
+import { resolveHeaders } from "./headers";
 
 /** What talking to tool servers needs from the service. */
 export interface ToolServerSettings {
@@ -42,7 +43,7 @@ export async function connectToolServer(
   abortSignal?: AbortSignal,
 ): Promise<ToolServerConnection> {
   let secrets: string[] = [];
-  const redact = (text: string) => settings.redact(maskAll(text, secrets));
+  const redact = (text: string) => settings.redact(redactSecrets(text, secrets));
   try {
     const resolved = resolveHeaders(server.headers, settings.credentials);
     secrets = resolved.secrets;

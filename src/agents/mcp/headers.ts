@@ -72,8 +72,3 @@ export function resolveHeaders(
   }
   return { headers: resolved, secrets };
 }
-
-/** Masks each of `secrets` (long enough to be one) wherever it appears in `text`. */
-export function maskAll(text: string, secrets: readonly string[]): string {
-  return secrets.filter((secret) => secret.length >= 4).reduce((masked, secret) => masked.split(secret).join("[redacted]"), text);
-}

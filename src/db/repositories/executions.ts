@@ -6,24 +6,8 @@ import {
   type ExecutionRow,
   type ExecutionStatus,
 } from "../../../drizzle/schema";
-import { ConflictError, InvalidInputError, NotFoundError } from "../../errors";
+import { InvalidInputError, NotFoundError } from "../../errors";
 import type { Database } from "../client";
-
-export const TERMINAL_STATUSES: readonly ExecutionStatus[] = ["completed", "failed", "cancelled"];
-export const ACTIVE_STATUSES: readonly ExecutionStatus[] = ["running", "suspended"];
-
-/** Which statuses may move to each status: running → suspended → running → … → completed | failed | cancelled. */
-const ALLOWED_FROM: Record<ExecutionStatus, readonly ExecutionStatus[]> = {
-  running: ["running", "suspended"],
-  suspended: ["running", "suspended"],
-  completed: ["running", "suspended", "completed"],
-  failed: ["running", "suspended", "failed"],
-  cancelled: ["running", "suspended", "cancelled"],
-};
-
-export function isTerminal(status: ExecutionStatus): boolean {
-  return TERMINAL_STATUSES.includes(status);
-}
 
 export function newExecutionId(): string {
   return `ex_${randomBytes(12).toString("base64url")}`;
@@ -45,12 +29,6 @@ export interface StatusChange {
   metadata?: Record<string, unknown>;
   error?: string | null;
   workflowRunId?: string;
-}
-
-export class IllegalTransitionError extends ConflictError {
-  constructor(id: string, from: ExecutionStatus, to: ExecutionStatus) {
-    super(`execution ${id} is ${from}; it cannot become ${to}`);
-  }
 }
 
 const encodeCursor = (row: ExecutionRow) =>
@@ -136,28 +114,27 @@ export function createExecutionRepository(db: Database) {
       return row;
     },
 
-    async activeForConversation(conversationId: string): Promise<ExecutionRow[]> {
+    /** The executions of a conversation whose status is among `statuses`, newest first. */
+    async ofConversationIn(conversationId: string, statuses: readonly ExecutionStatus[]): Promise<ExecutionRow[]> {
       return db
         .select()
         .from(workflowExecutions)
         .where(
           and(
             eq(workflowExecutions.conversationId, conversationId),
-            inArray(workflowExecutions.status, [...ACTIVE_STATUSES]),
+            inArray(workflowExecutions.status, [...statuses]),
           ),
         )
         .orderBy(desc(workflowExecutions.createdAt));
     },
 
     /**
-     * Moves an execution to a new status in one statement: the move happens only if it is legal from the
-     * status stored at that moment (and, when `from` is given, that status is among `from`), so two racing
-     * writers cannot both win. Repeating the current status merges metadata (a retried step may write its
-     * status twice). Answers undefined when the move is not legal right now.
+     * Moves an execution to `change.status` in one statement, only if its status at that moment is among
+     * `from` (the caller's rule: src/runs/execution-status.ts). Repeating the current status merges
+     * metadata. `finished` stamps `completedAt` (kept from the first end). Answers undefined when the
+     * stored status is not among `from`.
      */
-    async tryUpdateStatus(id: string, change: StatusChange, from?: readonly ExecutionStatus[]) {
-      const allowed = ALLOWED_FROM[change.status].filter((status) => !from || from.includes(status));
-      if (allowed.length === 0) return undefined;
+    async updateStatusFrom(id: string, change: StatusChange, from: readonly ExecutionStatus[], finished: boolean) {
       const [row] = await db
         .update(workflowExecutions)
         .set({
@@ -166,9 +143,9 @@ export function createExecutionRepository(db: Database) {
           ...(change.error === undefined ? {} : { error: change.error }),
           ...(change.workflowRunId === undefined ? {} : { workflowRunId: change.workflowRunId }),
           updatedAt: new Date(),
-          ...(isTerminal(change.status) ? { completedAt: sql`coalesce(${workflowExecutions.completedAt}, now())` } : {}),
+          ...(finished ? { completedAt: sql`coalesce(${workflowExecutions.completedAt}, now())` } : {}),
         })
-        .where(and(eq(workflowExecutions.id, id), inArray(workflowExecutions.status, allowed)))
+        .where(and(eq(workflowExecutions.id, id), inArray(workflowExecutions.status, [...from])))
         .returning();
       return row;
     },
@@ -198,14 +175,6 @@ export function createExecutionRepository(db: Database) {
       return row;
     },
 
-    /** tryUpdateStatus that throws NotFoundError or IllegalTransitionError instead of answering undefined. */
-    async updateStatus(id: string, change: StatusChange): Promise<ExecutionRow> {
-      const row = await this.tryUpdateStatus(id, change);
-      if (row) return row;
-      const current = await this.get(id);
-      throw new IllegalTransitionError(id, current.status, change.status);
-    },
-
     /** Of the given executions, those that are `cancelled` now (one primary-key lookup per id). */
     async listCancelled(ids: readonly string[]): Promise<Array<Pick<ExecutionRow, "id" | "metadata">>> {
       if (ids.length === 0) return [];
@@ -221,16 +190,6 @@ export function createExecutionRepository(db: Database) {
         .select()
         .from(workflowExecutions)
         .where(and(eq(workflowExecutions.mode, mode), eq(workflowExecutions.status, "running")));
-    },
-
-    /** Executions of one mode left `running` by a process that is gone (embedded single-process mode only). */
-    async failInterrupted(mode: ExecutionMode, error: string): Promise<number> {
-      const rows = await db
-        .update(workflowExecutions)
-        .set({ status: "failed", error, updatedAt: new Date(), completedAt: new Date() })
-        .where(and(eq(workflowExecutions.mode, mode), eq(workflowExecutions.status, "running")))
-        .returning({ id: workflowExecutions.id });
-      return rows.length;
     },
   };
 }

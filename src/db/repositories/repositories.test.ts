@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../../../tests/support/database";
 import { ConflictError, NotFoundError } from "../../errors";
 import { createRepositories, type Repositories } from "./index";
+import { moveStatus } from "../../runs/execution-status";
 
 describe.each(databaseKinds())("repositories on %s", (kind) => {
   let database: TestDatabase;
@@ -39,29 +40,29 @@ describe.each(databaseKinds())("repositories on %s", (kind) => {
 
   it("status updates merge metadata instead of replacing it", async () => {
     const execution = await newExecution();
-    await repositories.executions.updateStatus(execution.id, { status: "suspended", metadata: { round: 1, a: "x" } });
-    await repositories.executions.updateStatus(execution.id, { status: "running", metadata: { round: 2 } });
-    const done = await repositories.executions.updateStatus(execution.id, { status: "completed", metadata: { b: true } });
+    await moveStatus(repositories.executions, execution.id, { status: "suspended", metadata: { round: 1, a: "x" } });
+    await moveStatus(repositories.executions, execution.id, { status: "running", metadata: { round: 2 } });
+    const done = await moveStatus(repositories.executions, execution.id, { status: "completed", metadata: { b: true } });
     expect(done.metadata).toEqual({ round: 2, a: "x", b: true });
     expect(done.completedAt).toBeInstanceOf(Date);
   });
 
   it("refuses illegal transitions and lets only one racing writer finish a run", async () => {
     const execution = await newExecution();
-    await repositories.executions.updateStatus(execution.id, { status: "completed" });
+    await moveStatus(repositories.executions, execution.id, { status: "completed" });
     await expect(
-      repositories.executions.updateStatus(execution.id, { status: "running" }),
+      moveStatus(repositories.executions, execution.id, { status: "running" }),
     ).rejects.toBeInstanceOf(ConflictError);
     await expect(
-      repositories.executions.updateStatus(execution.id, { status: "cancelled" }),
+      moveStatus(repositories.executions, execution.id, { status: "cancelled" }),
     ).rejects.toBeInstanceOf(ConflictError);
     // repeating the terminal status is an idempotent no-op
-    await expect(repositories.executions.updateStatus(execution.id, { status: "completed" })).resolves.toBeDefined();
+    await expect(moveStatus(repositories.executions, execution.id, { status: "completed" })).resolves.toBeDefined();
 
     const raced = await newExecution();
     const results = await Promise.allSettled([
-      repositories.executions.updateStatus(raced.id, { status: "completed" }),
-      repositories.executions.updateStatus(raced.id, { status: "cancelled" }),
+      moveStatus(repositories.executions, raced.id, { status: "completed" }),
+      moveStatus(repositories.executions, raced.id, { status: "cancelled" }),
     ]);
     expect(results.filter((result) => result.status === "fulfilled")).toHaveLength(1);
   });

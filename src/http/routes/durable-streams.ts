@@ -1,5 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { isTerminal } from "../../db/repositories/executions";
 import type { OpenedStream } from "../../runs/service";
 import { SSE_PING } from "../../streams";
 import { EventBatches, type EventBatch } from "../../streams/event-batches";
@@ -14,6 +13,7 @@ import {
 } from "../durable-stream-protocol";
 import { createRouter, type AppServices } from "../router";
 import { errorResponses, Id } from "../schemas";
+import { isTerminal } from "../../runs/execution-status";
 
 const StreamParams = z.object({ executionId: Id.openapi({ param: { name: "executionId", in: "path" } }) });
 

@@ -12,6 +12,7 @@ import {
   type ToolServerSettings,
 } from "../../agents/mcp";
 import { ConflictError, ForbiddenError, InvalidInputError } from "../../errors";
+import { errorResponse } from "../errors";
 import { createRouter, type AppServices } from "../router";
 import { errorResponses, json } from "../schemas";
 import { ToolServerCreateSchema, ToolServerId, ToolServerPatchSchema, ToolServerSchema } from "../tool-server-schemas";
@@ -133,9 +134,8 @@ export function toolServerRoutes(services: AppServices) {
         tools = await fetchServerTools(candidate, settings);
       } catch (error) {
         if (!(error instanceof ToolServerUnavailable)) throw error;
-        const body = { error: { code: `tool_server_${error.problem}`, message: error.message, requestId: c.get("requestId"), field: "json.url" } };
         // The document declares the 422 (errorResponses); its body type is not part of the handler's inferred type.
-        return c.json(body, 422) as never;
+        return errorResponse(c, `tool_server_${error.problem}`, error.message, { field: "json.url" }) as never;
       }
       const server = await toolServers.create({ id, name: input.name, url: input.url, transport: candidate.transport, headers });
       return c.json(toolServerView(server, { tools }), 201);

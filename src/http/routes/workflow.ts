@@ -22,7 +22,7 @@ function loopbackOnly(): MiddlewareHandler<AppEnv> {
   return async function loopbackOnlyMiddleware(c, next) {
     const address = remoteAddress(c.env);
     if (!address || !LOOPBACK.test(address)) {
-      return errorResponse(c, 403, "forbidden", "this endpoint accepts loopback callers only");
+      return errorResponse(c, "forbidden", "this endpoint accepts loopback callers only");
     }
     await next();
   };
@@ -34,7 +34,7 @@ export function workflowRoutes(services: AppServices) {
   const handler = (kind: "flow" | "step") =>
     async function workflowEndpoint(c: Parameters<MiddlewareHandler<AppEnv>>[0]) {
       const handlers = services.workflowHandlers();
-      if (!handlers) return errorResponse(c, 503, "unavailable", "the workflow runtime has not started");
+      if (!handlers) return errorResponse(c, "unavailable", "the workflow runtime has not started");
       return handlers[kind](c.req.raw);
     };
   router.use("/.well-known/workflow/v1/flow", loopbackOnly());
@@ -45,7 +45,7 @@ export function workflowRoutes(services: AppServices) {
     try {
       return await resumeWebhook(c.req.param("token"), c.req.raw);
     } catch (error) {
-      if (HookNotFoundError.is(error)) return errorResponse(c, 404, "not_found", "unknown webhook token");
+      if (HookNotFoundError.is(error)) return errorResponse(c, "not_found", "unknown webhook token");
       throw error;
     }
   });

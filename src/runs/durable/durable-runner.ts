@@ -9,6 +9,7 @@ import { parseDurableOffset, readCurrentRound, readWholeRun } from "./reader";
 import { approvalToken } from "./rounds";
 import { AGENT_RUN_WORKFLOW_ID } from "./runtime";
 import type { AgentRunInput } from "./workflow-input";
+import { recordCancel, type CancelReason } from "../execution-status";
 
 /** The round a durable execution is in (`metadata.round`, set by the workflow). */
 export function currentRound(execution: ExecutionRow): number {
@@ -54,13 +55,17 @@ export function createDurableRunner(dependencies: {
       }
     },
 
-    async cancel(execution: ExecutionRow): Promise<void> {
-      if (!execution.workflowRunId) return;
-      await getRun(execution.workflowRunId)
-        .cancel()
-        .catch((error: unknown) =>
-          logger.warn({ executionId: execution.id, error: String(error) }, "could not cancel the workflow run"),
-        );
+    /** Records the cancel, then cancels the workflow run (its steps also watch the status and stop). */
+    async cancel(execution: ExecutionRow, reason: CancelReason): Promise<ExecutionRow> {
+      const cancelled = await recordCancel(executions, execution, reason);
+      if (cancelled.workflowRunId) {
+        await getRun(cancelled.workflowRunId)
+          .cancel()
+          .catch((error: unknown) =>
+            logger.warn({ executionId: execution.id, error: String(error) }, "could not cancel the workflow run"),
+          );
+      }
+      return cancelled;
     },
 
     /** The round streaming now (or `round`), from after `offset` when it points into that round. */

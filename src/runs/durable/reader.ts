@@ -3,13 +3,13 @@ import { getRun } from "workflow/api";
 import { getWorld } from "workflow/runtime";
 import type { ExecutionRow } from "../../../drizzle/schema";
 import type { ExecutionRepository } from "../../db/repositories/executions";
-import { isTerminal } from "../../db/repositories/executions";
 import { encodeOffset, parseOffset, type Position } from "../../streams/offset";
 import { createTerminalChunk, terminalReasonOf } from "../../streams/terminal-chunk";
 import type { StreamEvent, TerminalReason } from "../../streams/types";
 import { InvalidInputError } from "../../errors";
 import { AttemptFilter } from "./attempt-filter";
 import { eventIndex, latestAttempts, roundNamespace, roundStreamName, unpackEnvelope, type RoundEnvelope, type TaggedChunk } from "./rounds";
+import { isTerminal } from "../execution-status";
 
 /** How often an idle reader checks whether its run ended without closing the round (a cancel). */
 const STATUS_POLL_MS = 500;

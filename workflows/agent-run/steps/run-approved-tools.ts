@@ -9,6 +9,7 @@ import { UNBOUNDED_RETRIES } from "../../../src/runs/durable/retry-limits";
 import type { ServerCall } from "../../../src/runs/durable/server-tool-calls";
 import { withStepRetries } from "../../../src/runs/durable/step-retries";
 import { stepServices } from "../../../src/runs/durable/step-services";
+import { tryMoveStatus } from "../../../src/runs/execution-status";
 
 type Part = UIMessage["parts"][number];
 
@@ -43,7 +44,7 @@ async function approvedTools(
 ): Promise<ApprovedToolsResult> {
   const services = stepServices();
   const { repositories } = services;
-  const resumed = await repositories.executions.tryUpdateStatus(input.executionId, {
+  const resumed = await tryMoveStatus(repositories.executions, input.executionId, {
     status: "running",
     metadata: { round: input.round, [attemptKey(stepId)]: attempt },
   });

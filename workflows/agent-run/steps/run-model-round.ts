@@ -1,6 +1,5 @@
 import type { UIMessageChunk } from "ai";
 import { FatalError, getStepMetadata, getWorkflowMetadata } from "workflow";
-import { isTerminal } from "../../../src/db/repositories/executions";
 import { outcomeOf, persistTurn, streamAgentTurn, type TurnOutcome } from "../../../src/runs/agent-turn";
 import type { RecordedServerTools } from "../../../src/agents/mcp";
 import { createRoundWriter } from "../../../src/runs/durable/round-writer";
@@ -13,6 +12,7 @@ import { retryOrFail, withStepRetries } from "../../../src/runs/durable/step-ret
 import { stepServices } from "../../../src/runs/durable/step-services";
 import type { StatusChange } from "../../../src/db/repositories/executions";
 import { createTerminalChunk } from "../../../src/streams/terminal-chunk";
+import { isTerminal, tryMoveStatus } from "../../../src/runs/execution-status";
 
 const CANCEL_CHECK_MS = 250;
 
@@ -171,7 +171,7 @@ async function modelRound(
   const commit = async (inTransaction: typeof repositories) => {
     await persist(inTransaction);
     // A cancel recorded meanwhile stays: the status machine refuses to leave `cancelled`.
-    if (input.recordsStatus && (await inTransaction.executions.tryUpdateStatus(execution.id, status))) {
+    if (input.recordsStatus && (await tryMoveStatus(inTransaction.executions, execution.id, status))) {
       logger.info({ status: status.status }, "run status");
     }
   };

@@ -1,7 +1,6 @@
 import { getStepMetadata, getWorkflowMetadata } from "workflow";
 import type { ExecutionStatus } from "../../../drizzle/schema";
 import { callRecordedTool, isToolCallFailure, type RecordedTool } from "../../../src/agents/mcp";
-import { isTerminal } from "../../../src/db/repositories/executions";
 import { recordedOutcome, type ToolCallOutcome } from "../../../src/db/repositories/tool-calls";
 import { createRoundWriter } from "../../../src/runs/durable/round-writer";
 import { attemptKey, type RoundEnvelope } from "../../../src/runs/durable/rounds";
@@ -10,6 +9,7 @@ import { UNBOUNDED_RETRIES } from "../../../src/runs/durable/retry-limits";
 import { toolPartOf, withToolOutcome, type ServerCall } from "../../../src/runs/durable/server-tool-calls";
 import { withStepRetries } from "../../../src/runs/durable/step-retries";
 import { stepServices } from "../../../src/runs/durable/step-services";
+import { isTerminal } from "../../../src/runs/execution-status";
 
 export interface ServerToolInput {
   executionId: string;
