@@ -246,6 +246,9 @@ describe.each(databaseKinds())("durable runs on %s", (kind) => {
     expect(chunksOf(await readSse(first)).at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "superseded" } });
     expect(textOf(chunksOf(await readSse(second)))).toBe("You said: hello again");
     expect(await execution(firstId)).toMatchObject({ status: "cancelled", metadata: { cancelReason: "superseded" } });
+    // The replay from the world says the same: the round that noticed the cancel ended with its reason.
+    const replay = chunksOf(await readSse(await harness.request(`/api/executions/${firstId}/stream`)));
+    expect(replay.at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "superseded" } });
   });
 
   it("records a model failure as failed", async () => {

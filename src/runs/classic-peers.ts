@@ -2,7 +2,8 @@ import type { ExecutionRow } from "../../drizzle/schema";
 import { DomainError, GoneError, NotFoundError } from "../errors";
 import { CLASSIC_ROUND, encodeOffset, terminalEventOnly, type TerminalReason } from "../streams";
 import { INTERRUPTED_ERROR } from "./interrupted-runs";
-import type { OpenedStream, ResumePosition } from "./service";
+import type { OpenedStream } from "./run-context";
+import type { ResumePosition } from "./run-streams";
 
 /** How long a resume waits for a run whose process holds its lock but does not answer (it may be stopping). */
 const UNREACHABLE_OWNER_WAIT_MS = 3_000;

@@ -103,7 +103,7 @@ export function durableStreamRoutes(services: AppServices) {
       const requested = query.offset === undefined || query.offset === "now" ? "-1" : query.offset;
       // A live read holds a connection like any stream response, and counts against the same limit.
       if (query.live) services.admission.admitStream();
-      const opened = await services.runs.openExecutionStream(
+      const opened = await services.runs.openRunStream(
         c.get("principal"),
         executionId,
         requested === "-1" ? undefined : requested,

@@ -78,7 +78,7 @@ export function executionRoutes(services: AppServices) {
     async (c) => {
       const offset = requestedOffset(c, c.req.valid("query"));
       services.admission.admitStream();
-      const opened = await services.runs.openExecutionStream(
+      const opened = await services.runs.openRunStream(
         c.get("principal"),
         c.req.valid("param").executionId,
         offset,
@@ -132,7 +132,7 @@ export function executionRoutes(services: AppServices) {
     }),
     async (c) => {
       const principal = c.get("principal");
-      const cancelled = await services.runs.cancelExecution(principal, c.req.valid("param").executionId);
+      const cancelled = await services.runs.cancelRun(principal, c.req.valid("param").executionId);
       return c.json(executionView(await services.runs.getExecution(principal, cancelled.id)), 200);
     },
   );

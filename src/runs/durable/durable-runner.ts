@@ -6,16 +6,10 @@ import type { ExecutionRepository } from "../../db/repositories/executions";
 import type { Logger } from "../../logger";
 import type { StreamEvent } from "../../streams/types";
 import { parseDurableOffset, readCurrentRound, readWholeRun } from "./reader";
-import { approvalToken } from "./rounds";
+import { approvalToken, currentRound } from "./rounds";
 import { AGENT_RUN_WORKFLOW_ID } from "./runtime";
 import type { AgentRunInput } from "./workflow-input";
 import { recordCancel, type CancelReason } from "../execution-status";
-
-/** The round a durable execution is in (`metadata.round`, set by the workflow). */
-export function currentRound(execution: ExecutionRow): number {
-  const round = Number(execution.metadata.round ?? 0);
-  return Number.isSafeInteger(round) && round >= 0 ? round : 0;
-}
 
 /**
  * Durable executions: each one a run of the `agentRun` workflow, started with ids only. Streams are read
@@ -68,10 +62,9 @@ export function createDurableRunner(dependencies: {
       return cancelled;
     },
 
-    /** The round streaming now (or `round`), from after `offset` when it points into that round. */
-    openRound(execution: ExecutionRow, round: number, offset?: string): AsyncIterable<StreamEvent> {
-      const after = parseDurableOffset(offset);
-      return readCurrentRound({ executions, execution }, round, after);
+    /** One round's stream from its start, as the chat response that started it serves it. */
+    openRound(execution: ExecutionRow, round: number): AsyncIterable<StreamEvent> {
+      return readCurrentRound({ executions, execution }, round);
     },
 
     /**

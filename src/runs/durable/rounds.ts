@@ -13,6 +13,25 @@ export function roundStreamName(workflowRunId: string, round: number): string {
   return `${workflowRunId.replace("wrun_", "strm_")}_user_${Buffer.from(roundNamespace(round), "utf8").toString("base64url")}`;
 }
 
+/** The round a durable execution is in (`metadata.round`, which the workflow records as it moves on). */
+export function currentRound(execution: { metadata: Record<string, unknown> }): number {
+  const round = Number(execution.metadata.round ?? 0);
+  return Number.isSafeInteger(round) && round >= 0 ? round : 0;
+}
+
+/**
+ * The round that streams what a run does after an approval asked in `requestedInRound`: the next one.
+ * A request not recorded with its round (older runs) counts from the execution's round, which has moved
+ * on once the run recorded its suspension.
+ */
+export function roundAfterRequest(
+  requestedInRound: number | null,
+  execution: { status: string; metadata: Record<string, unknown> },
+): number {
+  if (requestedInRound !== null) return requestedInRound + 1;
+  return currentRound(execution) + (execution.status === "suspended" ? 1 : 0);
+}
+
 /** The hook token a decision on one tool call resumes; deterministic so the server can rebuild it. */
 export function approvalToken(executionId: string, toolCallId: string): string {
   return `approval:${executionId}:${toolCallId}`;

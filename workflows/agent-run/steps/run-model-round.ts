@@ -87,13 +87,17 @@ async function modelRound(
   const logger = services.logger.child({ executionId: execution.id, mode: "durable", round: input.round, attempt });
   const agent = await repositories.agents.get(execution.agentId);
   const history = await repositories.messages.list(execution.conversationId);
-  // A cancel does not interrupt a running step: watch for it and stop paying for the model.
+  // A cancel does not interrupt a running step: watch for it and stop paying for the model. The round
+  // ends with the cancel's reason: a new turn of the conversation supersedes this one.
   const cancelled = new AbortController();
+  let cancelReason: "cancelled" | "superseded" = "cancelled";
   const watch = setInterval(() => {
     repositories.executions
       .find(execution.id)
       .then((current) => {
-        if (current?.status === "cancelled") cancelled.abort();
+        if (current?.status !== "cancelled") return;
+        if (current.metadata.cancelReason === "superseded") cancelReason = "superseded";
+        cancelled.abort();
       })
       .catch(() => undefined);
   }, CANCEL_CHECK_MS);
@@ -134,7 +138,7 @@ async function modelRound(
     });
   if (cancelled.signal.aborted) {
     if (finish) await writer.write(finish);
-    await writer.write(createTerminalChunk("cancelled"));
+    await writer.write(createTerminalChunk(cancelReason));
     await writer.flush();
     return { result: { outcome: "cancelled", toolCallIds: [] }, commit: persist, afterCommit: writer.close };
   }
