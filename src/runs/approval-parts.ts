@@ -22,11 +22,6 @@ export function approvalAnswersIn(message: UIMessage): ApprovalAnswer[] {
   );
 }
 
-/** Tool call ids still waiting for an answer (state `approval-requested`). */
-export function requestedApprovalsIn(message: UIMessage): string[] {
-  return toolParts(message).flatMap((part) => (part.state === "approval-requested" ? [part.toolCallId] : []));
-}
-
 /**
  * Writes recorded decisions into a stored message: `approval-requested` parts whose tool call has a
  * decision become `approval-responded`, which the AI SDK then executes (approved) or reports as denied.

@@ -1,4 +1,4 @@
-import { and, desc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, sql } from "drizzle-orm";
 import { conversations, type ConversationRow } from "../../../drizzle/schema";
 import type { Database } from "../client";
 
@@ -74,11 +74,6 @@ export function createConversationRepository(db: Database) {
 
     async touch(id: string): Promise<void> {
       await db.update(conversations).set({ updatedAt: new Date() }).where(eq(conversations.id, id));
-    },
-
-    async existing(ids: string[]): Promise<ConversationRow[]> {
-      if (ids.length === 0) return [];
-      return db.select().from(conversations).where(inArray(conversations.id, ids));
     },
   };
 }
