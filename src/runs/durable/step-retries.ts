@@ -1,6 +1,7 @@
 import { AISDKError, RetryError } from "ai";
 import { FatalError, getStepMetadata, getWorkflowMetadata, RetryableError } from "workflow";
 import { getWorld } from "workflow/runtime";
+import { DomainError } from "../../errors";
 import type { RetryBudget } from "../agent-turn";
 import { INFRASTRUCTURE_RETRIES } from "./retry-limits";
 import { stepServices } from "./step-services";
@@ -10,6 +11,9 @@ const MAX_DELAY_MS = 30_000;
 /** True for an error no retry can fix: a provider's 4xx, a missing key, a bad request. */
 export function isPermanentError(error: unknown): boolean {
   if (RetryError.isInstance(error)) return isPermanentError(error.lastError);
+  // Tether's own domain errors (a deleted agent, an illegal status move) do not change on a retry; its
+  // refusals for load or readiness do.
+  if (DomainError.is(error)) return error.code !== "unavailable" && error.code !== "overloaded";
   // Providers' errors say it themselves (the AI SDK's APICallError: 408, 409, 429 and 5xx are retryable).
   const retryable = (error as { isRetryable?: unknown } | null)?.isRetryable;
   if (typeof retryable === "boolean") return !retryable;
