@@ -1,51 +1,31 @@
-import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createChatClient, ofType, type Chunk } from "./support/chat-client";
 import { databaseKinds } from "./support/database";
-import { startLoggedTether, type LoggedTether } from "./support/logged-tether";
-import { startTestMcpServer, type TestMcpServer } from "./support/mcp-server";
+import type { LoggedTether } from "./support/logged-tether";
+import type { TestMcpServer } from "./support/mcp-server";
+import { expectCredentialKept, expectTeaLookup, startMcpSuite, type McpSuite } from "./support/mcp-suite";
 import { chunksOf, eventually, parseSse, textOf, userMessage } from "./support/tether";
 
-// Random per run: finding it anywhere Tether writes means Tether handed it on.
-const TOKEN = `mcp-secret-${randomBytes(12).toString("hex")}`;
-
 describe.each(databaseKinds())("MCP tools in classic runs on %s", (kind) => {
+  let suite: McpSuite;
   let harness: LoggedTether;
   let mcp: TestMcpServer;
-  let flaky: TestMcpServer;
   const { seen, request, execution, settled, chat, say, answerInMessage } = createChatClient(() => harness.baseUrl);
 
   beforeAll(async () => {
-    mcp = await startTestMcpServer({ token: TOKEN });
-    flaky = await startTestMcpServer({ token: TOKEN });
-    harness = await startLoggedTether(kind, { TETHER_CREDENTIAL_NOTES_TOKEN: TOKEN, TETHER_TOOL_TIMEOUT: "2s" });
-    const headers = { Authorization: { credential: "NOTES_TOKEN", prefix: "Bearer " } };
-    for (const [id, server] of [["notes", mcp], ["flaky", flaky]] as const) {
-      expect((await request("/api/tool-servers", { json: { id, name: id, url: server.url, headers } })).status).toBe(201);
-    }
-    const agents = [
+    suite = await startMcpSuite(kind, {}, [
       { id: "noter", name: "Noter", model: "demo", tools: ["get_time", "notes:*"] },
       { id: "picky", name: "Picky", model: "demo", tools: ["notes:lookup", "notes:record"] },
       { id: "stranded", name: "Stranded", model: "demo", tools: ["flaky:lookup"] },
-    ];
-    for (const agent of agents) expect((await request("/api/agents", { json: agent })).status).toBe(201);
-    await flaky.stop();
+    ]);
+    ({ harness, mcp } = suite);
   });
-  afterAll(async () => {
-    await harness?.dispose();
-    await mcp?.stop();
-  });
+  afterAll(() => suite?.dispose());
 
   it("runs a read-only tool without approval, through one session that the turn ends", async () => {
     const before = { calls: mcp.calls("lookup"), sessions: mcp.sessions.opened };
     const { executionId, chunks } = await say("read-only", "picky", 'use notes__lookup with {"query":"tea"}');
-    expect(ofType(chunks, "tool-approval-request")).toEqual([]);
-    expect(ofType(chunks, "tool-input-available")).toEqual([
-      expect.objectContaining({ toolName: "notes__lookup", input: { query: "tea" } }),
-    ]);
-    const [output] = ofType(chunks, "tool-output-available");
-    expect(JSON.stringify(output!.output)).toContain("found tea");
-    expect(textOf(chunks)).toMatch(/^notes__lookup returned .*found tea/);
+    expectTeaLookup(chunks);
     expect((await settled(executionId, "completed")).status).toBe("completed");
     expect(mcp.calls("lookup")).toBe(before.calls + 1);
     expect(mcp.argumentsOf("lookup").at(-1)).toEqual({ query: "tea" });
@@ -156,10 +136,5 @@ describe.each(databaseKinds())("MCP tools in classic runs on %s", (kind) => {
     expect((await execution(stop.json<{ executionId: string }>().executionId)).status).toBe("cancelled");
   });
 
-  it("the credential never shows in an answer, a stream or a log line", () => {
-    expect(seen.length).toBeGreaterThan(20);
-    for (const text of seen) expect(text.includes(TOKEN), "an answer or stream holds the credential").toBe(false);
-    expect(harness.logLines.length).toBeGreaterThan(20);
-    for (const line of harness.logLines) expect(line.includes(TOKEN), "a log line holds the credential").toBe(false);
-  });
+  it("the credential never shows in an answer, a stream or a log line", () => expectCredentialKept(seen, harness));
 });

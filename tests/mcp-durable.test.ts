@@ -1,20 +1,17 @@
-import { randomBytes } from "node:crypto";
 import { DefaultChatTransport, type UIMessage } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { finalMessage, textParts } from "./support/assertions";
 import { createChatClient, ofType } from "./support/chat-client";
 import { databaseKinds } from "./support/database";
-import { startLoggedTether, type LoggedTether } from "./support/logged-tether";
-import { startTestMcpServer, type TestMcpServer } from "./support/mcp-server";
+import type { LoggedTether } from "./support/logged-tether";
+import type { TestMcpServer } from "./support/mcp-server";
+import { expectCredentialKept, expectTeaLookup, startMcpSuite, type McpSuite } from "./support/mcp-suite";
 import { eventually, textOf, userMessage } from "./support/tether";
 
-// Random per run: finding it anywhere Tether writes means Tether handed it on.
-const TOKEN = `mcp-secret-${randomBytes(12).toString("hex")}`;
-
 describe.each(databaseKinds())("MCP tools in durable runs on %s", (kind) => {
+  let suite: McpSuite;
   let harness: LoggedTether;
   let mcp: TestMcpServer;
-  let flaky: TestMcpServer;
   const { seen, request, execution, settled, say, answerInMessage, streamChunks } = createChatClient(() => harness.baseUrl, {
     settleMs: 20_000,
   });
@@ -22,43 +19,19 @@ describe.each(databaseKinds())("MCP tools in durable runs on %s", (kind) => {
   const replayOf = (executionId: string) => streamChunks(`/api/executions/${executionId}/stream`);
 
   beforeAll(async () => {
-    mcp = await startTestMcpServer({ token: TOKEN });
-    flaky = await startTestMcpServer({ token: TOKEN });
-    harness = await startLoggedTether(kind, {
-      TETHER_CREDENTIAL_NOTES_TOKEN: TOKEN,
-      TETHER_TOOL_TIMEOUT: "2s",
-      TETHER_APPROVAL_TIMEOUT: "60s",
-    });
-    const headers = { Authorization: { credential: "NOTES_TOKEN", prefix: "Bearer " } };
-    for (const [id, server] of [["notes", mcp], ["flaky", flaky]] as const) {
-      expect((await request("/api/tool-servers", { json: { id, name: id, url: server.url, headers } })).status).toBe(201);
-    }
-    const agents = [
-      { id: "noter", name: "Noter", model: "demo", tools: ["get_time", "notes:*"] },
-      { id: "stranded", name: "Stranded", model: "demo", tools: ["flaky:lookup"] },
-    ];
-    for (const agent of agents) {
-      expect((await request("/api/agents", { json: { ...agent, executionMode: "durable" } })).status).toBe(201);
-    }
-    const classic = { id: "classic-noter", name: "Classic", model: "demo", tools: ["notes:*"], executionMode: "classic" };
-    expect((await request("/api/agents", { json: classic })).status).toBe(201);
-    await flaky.stop();
+    suite = await startMcpSuite(kind, { TETHER_APPROVAL_TIMEOUT: "60s" }, [
+      { id: "noter", name: "Noter", model: "demo", tools: ["get_time", "notes:*"], executionMode: "durable" },
+      { id: "stranded", name: "Stranded", model: "demo", tools: ["flaky:lookup"], executionMode: "durable" },
+      { id: "classic-noter", name: "Classic", model: "demo", tools: ["notes:*"], executionMode: "classic" },
+    ]);
+    ({ harness, mcp } = suite);
   });
-  afterAll(async () => {
-    await harness?.dispose();
-    await mcp?.stop();
-  });
+  afterAll(() => suite?.dispose());
 
   it("runs a read-only tool without approval in a step of its own; the chat response streams the whole turn", async () => {
     const before = { calls: mcp.calls("lookup"), sessions: mcp.sessions.opened };
     const { executionId, chunks } = await say("read-only", "noter", 'use notes__lookup with {"query":"tea"}');
-    expect(ofType(chunks, "tool-approval-request")).toEqual([]);
-    expect(ofType(chunks, "tool-input-available")).toEqual([
-      expect.objectContaining({ toolName: "notes__lookup", input: { query: "tea" } }),
-    ]);
-    const [output] = ofType(chunks, "tool-output-available");
-    expect(JSON.stringify(output!.output)).toContain("found tea");
-    expect(textOf(chunks)).toMatch(/^notes__lookup returned .*found tea/);
+    expectTeaLookup(chunks);
     // One message, started once and finished once, although two model steps and a tool step wrote it.
     expect(ofType(chunks, "start")).toHaveLength(1);
     expect(ofType(chunks, "finish")).toHaveLength(1);
@@ -169,10 +142,5 @@ describe.each(databaseKinds())("MCP tools in durable runs on %s", (kind) => {
     await settled(executionId, "completed");
   });
 
-  it("the credential never shows in an answer, a stream or a log line", () => {
-    expect(seen.length).toBeGreaterThan(20);
-    for (const text of seen) expect(text.includes(TOKEN), "an answer or stream holds the credential").toBe(false);
-    expect(harness.logLines.length).toBeGreaterThan(20);
-    for (const line of harness.logLines) expect(line.includes(TOKEN), "a log line holds the credential").toBe(false);
-  });
+  it("the credential never shows in an answer, a stream or a log line", () => expectCredentialKept(seen, harness));
 });
