@@ -118,6 +118,12 @@ const UIMessagePartSchema = z.looseObject({ type: z.string().min(1).max(100) }).
   }
 });
 
+/**
+ * A UI message as the chat route accepts it. Not `ai`'s `validateUIMessages`: that one runs after routing
+ * (async, with the agent's tools), names no field in its errors and documents nothing; this schema is the
+ * OpenAPI contract and answers 400 with the path of the first bad field. The model call still converts
+ * messages with `ai`'s own `convertToModelMessages`, which rejects what the SDK cannot use.
+ */
 export const UIMessageSchema = z
   .object({
     id: z.string().min(1).max(200),
