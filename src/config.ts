@@ -56,6 +56,7 @@ const EnvSchema = z.object({
   TETHER_MAX_OPEN_STREAMS: integer(8000),
   TETHER_MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0.95),
   TETHER_MODEL_RETRIES: integer(3, 0),
+  TETHER_DURABLE_CONCURRENCY: integer(200, 1),
   TETHER_MODEL_RETRY_DELAY: duration("1s"),
   TETHER_API_KEYS: commaList,
   TETHER_JWT_SECRET: z.string().min(1).optional(),
@@ -109,6 +110,7 @@ export function parseConfig(environment: NodeJS.ProcessEnv = process.env) {
     },
     /** Retries of a failed model call (transient errors only), with exponential backoff from `delayMs`. */
     modelRetries: { retries: env.TETHER_MODEL_RETRIES, delayMs: env.TETHER_MODEL_RETRY_DELAY },
+    durableConcurrency: env.TETHER_DURABLE_CONCURRENCY,
     auth: { apiKeys: env.TETHER_API_KEYS, jwtSecret: env.TETHER_JWT_SECRET },
     openai: { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL },
     credentials,

@@ -159,6 +159,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
         dataDir: config.dataDir,
         baseUrl: options.baseUrl,
         logger,
+        concurrency: config.durableConcurrency,
         onHandlers: (handlers) => (workflowHandlers = handlers),
       });
       workflowsStarted.resolve();

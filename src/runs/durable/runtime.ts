@@ -47,6 +47,8 @@ export async function startWorkflowRuntime(options: {
   dataDir: string;
   baseUrl?: string;
   logger: Logger;
+  /** Postgres world: queue deliveries (workflow replays and steps, a model round each) run at once in this process. */
+  concurrency: number;
   /** Called once the world is set, before it starts: its queue may deliver to the handlers from then on. */
   onHandlers?: (handlers: WorkflowHandlers) => void;
 }) {
@@ -60,7 +62,10 @@ export async function startWorkflowRuntime(options: {
     // Our own pool, so a connection dropped under it (a restart of the database) is logged, not fatal.
     pool = new pg.Pool({ connectionString: options.database.url, max: 10 });
     pool.on("error", (error) => options.logger.warn({ error: error.message }, "workflow database connection lost"));
-    setWorld(withWedgeHealing(createPostgresWorld({ pool, streamFlushIntervalMs: 0 }), postgresStepReset(pool), options.logger));
+    // The world's own default runs 10 deliveries at once: a step holds its delivery for the whole model
+    // round, so the 11th concurrent durable turn would wait for one of the first ten to end.
+    const world = createPostgresWorld({ pool, streamFlushIntervalMs: 0, queueConcurrency: options.concurrency });
+    setWorld(withWedgeHealing(world, postgresStepReset(pool), options.logger));
   } else {
     kind = "local";
     const worldFolder = path.join(options.dataDir, "workflow");
