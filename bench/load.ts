@@ -106,7 +106,15 @@ async function startServer(environment: Record<string, string>): Promise<LoadSer
     ],
     {
       cwd: root,
-      env: { PATH: process.env.PATH, LOG_LEVEL: "warn", ...environment, PORT: String(port), TETHER_BENCH_LOOP_FILE: loopFile },
+      env: {
+        PATH: process.env.PATH,
+        LOG_LEVEL: "warn",
+        // Settings to compare (e.g. TETHER_DURABLE_CONCURRENCY=50 npm run bench:load …) reach the server.
+        ...Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith("TETHER_"))),
+        ...environment,
+        PORT: String(port),
+        TETHER_BENCH_LOOP_FILE: loopFile,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

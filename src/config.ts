@@ -56,7 +56,7 @@ const EnvSchema = z.object({
   TETHER_MAX_OPEN_STREAMS: integer(8000),
   TETHER_MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0.95),
   TETHER_MODEL_RETRIES: integer(3, 0),
-  TETHER_DURABLE_CONCURRENCY: integer(200, 1),
+  TETHER_DURABLE_CONCURRENCY: integer(50, 1),
   TETHER_MODEL_RETRY_DELAY: duration("1s"),
   TETHER_API_KEYS: commaList,
   TETHER_JWT_SECRET: z.string().min(1).optional(),
