@@ -149,6 +149,15 @@ function reasonOfExecution(execution: ExecutionRow): TerminalReason {
 }
 
 /**
+ * Why a round ended that closed with no terminal event of its own: the world closes a cancelled run's
+ * streams (a new turn superseded it, or a stop), which the execution names; otherwise it completed.
+ */
+async function reasonOfClosedRound(options: DurableReaderOptions): Promise<TerminalReason> {
+  const execution = await options.executions.get(options.execution.id);
+  return isTerminal(execution.status) ? reasonOfExecution(execution) : "completed";
+}
+
+/**
  * The stream of one round (what a chat response or the resume route serves): ends with the round's own
  * terminal event, or a synthesised one when the run ended without closing the round.
  */
@@ -166,7 +175,11 @@ export async function* readCurrentRound(
       const end = next.value;
       if (end.kind === "terminal" || end.kind === "abandoned") return;
       const reason =
-        end.kind === "superseded" ? "superseded" : end.kind === "run-ended" ? reasonOfExecution(end.execution) : "completed";
+        end.kind === "superseded"
+          ? "superseded"
+          : end.kind === "run-ended"
+            ? reasonOfExecution(end.execution)
+            : await reasonOfClosedRound(options);
       yield terminalEvent(round, lastIndex + 1, reason);
       return;
     }

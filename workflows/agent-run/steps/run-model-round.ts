@@ -12,9 +12,8 @@ import { retryOrFail, withStepRetries } from "../../../src/runs/durable/step-ret
 import { stepServices } from "../../../src/runs/durable/step-services";
 import type { StatusChange } from "../../../src/db/repositories/executions";
 import { createTerminalChunk } from "../../../src/streams/terminal-chunk";
-import { isTerminal, tryMoveStatus } from "../../../src/runs/execution-status";
-
-const CANCEL_CHECK_MS = 250;
+import { isTerminal, tryMoveStatus, type CancelReason } from "../../../src/runs/execution-status";
+import { watchForCancel } from "../../../src/runs/durable/cancel-watch";
 
 export interface ModelRoundInput {
   executionId: string;
@@ -90,17 +89,11 @@ async function modelRound(
   // A cancel does not interrupt a running step: watch for it and stop paying for the model. The round
   // ends with the cancel's reason: a new turn of the conversation supersedes this one.
   const cancelled = new AbortController();
-  let cancelReason: "cancelled" | "superseded" = "cancelled";
-  const watch = setInterval(() => {
-    repositories.executions
-      .find(execution.id)
-      .then((current) => {
-        if (current?.status !== "cancelled") return;
-        if (current.metadata.cancelReason === "superseded") cancelReason = "superseded";
-        cancelled.abort();
-      })
-      .catch(() => undefined);
-  }, CANCEL_CHECK_MS);
+  let cancelReason: CancelReason = "cancelled";
+  const stopWatching = watchForCancel(execution.id, (reason) => {
+    cancelReason = reason;
+    cancelled.abort();
+  });
   const turn = streamAgentTurn({
     agent,
     executionId: execution.id,
@@ -127,7 +120,7 @@ async function modelRound(
       else await writer.write(chunk);
     }
   } finally {
-    clearInterval(watch);
+    stopWatching();
   }
   // What the round produced is persisted with its recorded result (see runOnce): a retry of an attempt
   // cut short reads the conversation as this attempt did.
