@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import type { getWorld } from "workflow/runtime";
+import type { Streamer } from "./streamer";
 
 /**
  * The local world's durable streams, kept by Tether: one append-only file per stream.
@@ -14,16 +14,6 @@ import type { getWorld } from "workflow/runtime";
  * in-process subscription (the local world is one process), and a write is one append of all the
  * chunks of a batch. A frame cut short by a `kill -9` is dropped on the next open.
  */
-/** The stream half of a Workflow SDK world. */
-type Streamer = Pick<ReturnType<typeof getWorld>, StreamerMethod>;
-type StreamerMethod =
-  | "writeToStream"
-  | "writeToStreamMulti"
-  | "closeStream"
-  | "readFromStream"
-  | "listStreamsByRunId"
-  | "getStreamChunks"
-  | "getStreamInfo";
 
 const DATA = 0;
 const END = 1;
@@ -248,7 +238,7 @@ export function createLocalStreamStore(
         data: page.map((data, offset) => ({ index: start + offset, data: Uint8Array.from(data) })),
         cursor: hasMore ? Buffer.from(String(nextIndex), "utf8").toString("base64url") : null,
         hasMore,
-        done: stored.closed && !hasMore,
+        done: stored.closed,
       };
     },
     async getStreamInfo(name, runId) {

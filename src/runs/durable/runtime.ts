@@ -7,6 +7,7 @@ import { getWorld, setWorld } from "workflow/runtime";
 import type { Logger } from "../../logger";
 import { projectRoot } from "../../paths";
 import { createLocalStreamStore } from "./local-stream-store";
+import { createPostgresStreamStore } from "./postgres-stream-store";
 import { setupPostgresWorld } from "./postgres-world-setup";
 import { localStepReset, postgresStepReset, withWedgeHealing } from "./wedge-healing";
 
@@ -65,7 +66,12 @@ export async function startWorkflowRuntime(options: {
     // The world's own default runs 10 deliveries at once: a step holds its delivery for the whole model
     // round, so the 11th concurrent durable turn would wait for one of the first ten to end.
     const world = createPostgresWorld({ pool, streamFlushIntervalMs: 0, queueConcurrency: options.concurrency });
-    setWorld(withWedgeHealing(world, postgresStepReset(pool), options.logger));
+    const streams = createPostgresStreamStore(pool, options.logger);
+    const close = async () => {
+      await streams.close();
+      await world.close?.();
+    };
+    setWorld(withWedgeHealing({ ...world, ...streams, close }, postgresStepReset(pool), options.logger));
   } else {
     kind = "local";
     const worldFolder = path.join(options.dataDir, "workflow");
