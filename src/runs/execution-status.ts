@@ -60,6 +60,11 @@ export async function moveStatus(
   throw new IllegalTransitionError(id, current.status, change.status);
 }
 
+/** Why a cancelled execution was cancelled, as {@link recordCancel} wrote it. */
+export function cancelReasonOf(execution: Pick<ExecutionRow, "metadata">): CancelReason {
+  return execution.metadata.cancelReason === "superseded" ? "superseded" : "cancelled";
+}
+
 /** Records the cancel of an active execution; a ConflictError names the end it already had. */
 export async function recordCancel(
   executions: Pick<ExecutionRepository, "updateStatusFrom" | "get">,

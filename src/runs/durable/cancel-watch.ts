@@ -1,53 +1,53 @@
+import type { ExecutionRepository } from "../../db/repositories/executions";
+import { pollCancelled, type CancelPolling } from "../cancel-polling";
 import type { CancelReason } from "../execution-status";
 import { stepServices } from "./step-services";
 
 /** How often the running steps of this process learn of a cancel. */
 const CHECK_MS = 250;
-/** Ids per query, well below PostgreSQL's limit on parameters. */
-const IDS_PER_QUERY = 1_000;
 
 type OnCancelled = (reason: CancelReason) => void;
-const watchers = new Map<string, Set<OnCancelled>>();
-let timer: ReturnType<typeof setInterval> | undefined;
-let checking = false;
+export type WatchForCancel = (executionId: string, onCancelled: OnCancelled) => () => void;
 
-async function check(): Promise<void> {
-  const ids = [...watchers.keys()];
-  const { executions } = stepServices().repositories;
-  for (let start = 0; start < ids.length; start += IDS_PER_QUERY) {
-    for (const cancelled of await executions.listCancelled(ids.slice(start, start + IDS_PER_QUERY))) {
-      const reason = cancelled.metadata.cancelReason === "superseded" ? "superseded" : "cancelled";
-      for (const onCancelled of watchers.get(cancelled.id) ?? []) onCancelled(reason);
-      watchers.delete(cancelled.id);
-    }
-  }
+/**
+ * Watches for cancels on behalf of many steps with one query per tick for all of them (a step polling
+ * alone made 4 queries a second, which 100 durable turns on the embedded database paid for). It looks
+ * only while someone watches.
+ */
+export function createCancelWatch(
+  executions: () => Pick<ExecutionRepository, "listCancelled">,
+  intervalMs = CHECK_MS,
+): WatchForCancel {
+  const watchers = new Map<string, Set<OnCancelled>>();
+  let polling: CancelPolling | undefined;
+
+  return (executionId, onCancelled) => {
+    const forExecution = watchers.get(executionId) ?? new Set<OnCancelled>();
+    forExecution.add(onCancelled);
+    watchers.set(executionId, forExecution);
+    polling ??= pollCancelled({
+      listCancelled: (ids) => executions().listCancelled(ids),
+      ids: () => [...watchers.keys()],
+      onCancelled(id, reason) {
+        const told = watchers.get(id);
+        watchers.delete(id);
+        for (const watcher of told ?? []) watcher(reason);
+      },
+      intervalMs,
+    });
+    return () => {
+      forExecution.delete(onCancelled);
+      if (forExecution.size === 0 && watchers.get(executionId) === forExecution) watchers.delete(executionId);
+      if (watchers.size === 0) {
+        polling?.stop();
+        polling = undefined;
+      }
+    };
+  };
 }
 
 /**
- * Calls `onCancelled` (once) when the execution is recorded cancelled, with the cancel's reason; a cancel
- * does not interrupt a running step, so the step watches. Every step of the process shares one query per
- * quarter second (a step polling alone made 4 queries a second, which 100 durable turns on the embedded
- * database paid for). Answers the function that stops watching.
+ * Calls `onCancelled` (once) when the execution is recorded cancelled, with the cancel's reason: a cancel
+ * does not interrupt a running step, so the step watches. Answers the function that stops watching.
  */
-export function watchForCancel(executionId: string, onCancelled: OnCancelled): () => void {
-  const forExecution = watchers.get(executionId) ?? new Set<OnCancelled>();
-  forExecution.add(onCancelled);
-  watchers.set(executionId, forExecution);
-  timer ??= setInterval(() => {
-    // A slow database must not pile up checks.
-    if (checking) return;
-    checking = true;
-    check()
-      .catch(() => undefined)
-      .finally(() => (checking = false));
-  }, CHECK_MS);
-  timer.unref();
-  return () => {
-    forExecution.delete(onCancelled);
-    if (forExecution.size === 0 && watchers.get(executionId) === forExecution) watchers.delete(executionId);
-    if (watchers.size === 0 && timer) {
-      clearInterval(timer);
-      timer = undefined;
-    }
-  };
-}
+export const watchForCancel: WatchForCancel = createCancelWatch(() => stepServices().repositories.executions);
