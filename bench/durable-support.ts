@@ -26,6 +26,7 @@ import { provideStepServices, stepServices } from "../src/runs/durable/step-serv
 import { StreamBufferRegistry } from "../src/streams";
 import { createTether, type Tether } from "../src/tether";
 import type { DurableClientApi } from "./durable-client";
+import { sleep } from "./support";
 import { startWorkerClient, type WorkerClient } from "./worker-rpc";
 
 export { benchmarkHeader, log, median, percentile, round2, sleep, startStallMonitor, summary } from "./support";
@@ -244,45 +245,70 @@ export interface DurableBenchServer {
   dispose(): Promise<void>;
 }
 
-async function openDatabase(kind: WorldKind, dataDir: string) {
-  if (kind === "local") {
-    const handle = await openPglite({ dir: path.join(dataDir, "db") });
-    return { handle, url: undefined, drop: async () => undefined };
-  }
+/**
+ * Where a world keeps its data: a temp folder (the local world's files and PGlite, or only Tether's data
+ * folder on the Postgres world) and, on the Postgres world, a throwaway database. Plain data, so that
+ * another process can start a server over it.
+ */
+export interface BenchWorldData {
+  kind: WorldKind;
+  dataDir: string;
+  databaseUrl?: string;
+}
+
+/** A new, empty BenchWorldData; `remove` deletes it (after every server over it has been disposed). */
+export async function createBenchWorldData(kind: WorldKind): Promise<BenchWorldData & { remove(): Promise<void> }> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "tether-bench-durable-"));
+  const removeFolder = () => rmSync(dataDir, { recursive: true, force: true });
+  process.once("exit", removeFolder);
+  if (kind === "local") return { kind, dataDir, remove: async () => removeFolder() };
   // A throwaway database, created and dropped as tests/support/database.ts does.
   const adminUrl = process.env.TEST_DATABASE_URL;
-  if (!adminUrl) throw new Error("TEST_DATABASE_URL is not set");
+  if (!adminUrl) {
+    removeFolder();
+    throw new Error("TEST_DATABASE_URL is not set");
+  }
   const name = `tether_bench_${randomBytes(6).toString("hex")}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
+  const admin = () => postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const creating = admin();
+  try {
+    await creating.unsafe(`create database ${name}`);
+  } finally {
+    await creating.end({ timeout: 5 });
+  }
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  try {
-    const handle = await openPostgres(url.toString(), { maxConnections: 10 });
-    return {
-      handle,
-      url: url.toString(),
-      /**
-       * The Postgres world's pg connections are still closing for a few hundred ms after its close() has
-       * resolved; dropping `with (force)` at once terminates them and the pg pool re-emits that as an
-       * 'error' event nobody listens to any more (an uncaught exception). So: wait until they are gone.
-       */
-      drop: async () => {
+  return {
+    kind,
+    dataDir,
+    databaseUrl: url.toString(),
+    /**
+     * The Postgres world's pg connections are still closing for a few hundred ms after its close() has
+     * resolved; dropping `with (force)` at once terminates them and the pg pool re-emits that as an
+     * 'error' event nobody listens to any more (an uncaught exception). So: wait until they are gone.
+     */
+    async remove() {
+      const dropping = admin();
+      try {
         const deadline = nowMs() + 10_000;
         for (;;) {
-          const [row] = await admin<{ open: number }[]>`select count(*)::int as open from pg_stat_activity where datname = ${name}`;
+          const [row] = await dropping<{ open: number }[]>`select count(*)::int as open from pg_stat_activity where datname = ${name}`;
           if (!row || row.open === 0 || nowMs() > deadline) break;
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
-        await admin.unsafe(`drop database if exists ${name} with (force)`);
-        await admin.end({ timeout: 5 });
-      },
-    };
-  } catch (error) {
-    await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => undefined);
-    await admin.end({ timeout: 5 }).catch(() => undefined);
-    throw error;
-  }
+        await dropping.unsafe(`drop database if exists ${name} with (force)`);
+      } finally {
+        await dropping.end({ timeout: 5 });
+        removeFolder();
+      }
+    },
+  };
+}
+
+async function openDatabase(data: BenchWorldData): Promise<DatabaseHandle> {
+  if (data.kind === "local") return openPglite({ dir: path.join(data.dataDir, "db") });
+  if (!data.databaseUrl) throw new Error("a Postgres world's data needs its databaseUrl");
+  return openPostgres(data.databaseUrl, { maxConnections: 10 });
 }
 
 function close(server: ServerType): Promise<void> {
@@ -295,26 +321,33 @@ function close(server: ServerType): Promise<void> {
 /**
  * Tether on one world, served on an ephemeral loopback port. Queue deliveries for the bench workflows go
  * to their own bundles, everything else to Tether's (its app, or on the local world its registered handlers).
+ * Over `data` when given (which its dispose leaves in place, for the next server over it); otherwise over a
+ * new, empty world that its dispose removes.
  */
-export async function startDurableBenchServer(kind: WorldKind, workflows: readonly BenchWorkflow[]): Promise<DurableBenchServer> {
+export async function startDurableBenchServer(
+  kind: WorldKind,
+  workflows: readonly BenchWorkflow[],
+  data?: BenchWorldData,
+): Promise<DurableBenchServer> {
   const started = nowMs();
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "tether-bench-durable-"));
-  process.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
-  let database: Awaited<ReturnType<typeof openDatabase>> | undefined;
+  const owned = data ? undefined : await createBenchWorldData(kind);
+  const worldData = data ?? owned!;
+  if (worldData.kind !== kind) throw new Error(`a ${kind} server cannot start over the data of a ${worldData.kind} world`);
+  let database: DatabaseHandle | undefined;
   let server: ServerType | undefined;
   let tether: Tether | undefined;
   try {
-    database = await openDatabase(kind, dataDir);
+    database = await openDatabase(worldData);
     const config = parseConfig({
       TETHER_MAX_EVENT_LOOP_UTILIZATION: "0",
-      TETHER_DATA_DIR: dataDir,
+      TETHER_DATA_DIR: worldData.dataDir,
       TETHER_DEMO_TOKEN_DELAY_MS: "0",
       TETHER_APPROVAL_TIMEOUT: "10m",
       LOG_LEVEL: "silent",
-      ...(database.url ? { DATABASE_URL: database.url } : {}),
+      ...(worldData.databaseUrl ? { DATABASE_URL: worldData.databaseUrl } : {}),
     });
     const logger = createLogger({ level: "silent" });
-    const app = await createTether({ config, database: database.handle as DatabaseHandle, logger, buffers: new StreamBufferRegistry() });
+    const app = await createTether({ config, database, logger, buffers: new StreamBufferRegistry() });
     tether = app;
     const listening = await new Promise<{ server: ServerType; url: string }>((resolve) => {
       const instance = serve(
@@ -351,19 +384,82 @@ export async function startDurableBenchServer(kind: WorldKind, workflows: readon
       async dispose() {
         await app.shutdown();
         await close(opened.server);
-        await opened.database.handle.close();
-        await opened.database.drop();
-        rmSync(dataDir, { recursive: true, force: true });
+        await opened.database.close();
+        await owned?.remove();
       },
     };
   } catch (error) {
     await tether?.shutdown().catch(() => undefined);
     if (server) await close(server);
-    await database?.handle.close().catch(() => undefined);
-    await database?.drop().catch(() => undefined);
-    rmSync(dataDir, { recursive: true, force: true });
+    await database?.close().catch(() => undefined);
+    await owned?.remove().catch(() => undefined);
     throw error;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reading a run's timings back from the world
+
+export interface StepTiming {
+  name: string;
+  createdAt: number;
+  startedAt: number;
+  completedAt: number;
+}
+
+export interface RunTiming {
+  runId: string;
+  status: string;
+  createdAt: number;
+  startedAt: number;
+  completedAt: number;
+  /** run created → run completed, as the world recorded it. */
+  runMs: number;
+  steps: StepTiming[];
+}
+
+export const RUN_TIMEOUT_MS = 120_000;
+const RUN_POLL_MS = 10;
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+const time = (value: unknown) => (value instanceof Date ? value.getTime() : typeof value === "string" ? Date.parse(value) : Number.NaN);
+
+/** Waits (polling the world every 10 ms) for a run to end; answers the world's own timestamps of it and its steps. */
+export async function waitForRun(runId: string): Promise<RunTiming> {
+  const world = getWorld();
+  const deadline = nowMs() + RUN_TIMEOUT_MS;
+  let run = await world.runs.get(runId, { resolveData: "none" });
+  while (!TERMINAL.has(run.status)) {
+    if (nowMs() > deadline) throw new Error(`run ${runId} still ${run.status} after ${RUN_TIMEOUT_MS} ms`);
+    await sleep(RUN_POLL_MS);
+    run = await world.runs.get(runId, { resolveData: "none" });
+  }
+  const steps: StepTiming[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await world.steps.list({ runId, pagination: { limit: 1000, cursor, sortOrder: "asc" }, resolveData: "none" });
+    for (const step of page.data) {
+      steps.push({
+        name: step.stepName.split("//").at(-1) ?? step.stepName,
+        createdAt: time(step.createdAt),
+        startedAt: time(step.startedAt),
+        completedAt: time(step.completedAt),
+      });
+    }
+    if (!page.hasMore || !page.cursor) break;
+    cursor = page.cursor;
+  }
+  steps.sort((a, b) => a.createdAt - b.createdAt || a.completedAt - b.completedAt);
+  const createdAt = time(run.createdAt);
+  const completedAt = time((run as { completedAt?: unknown }).completedAt);
+  return {
+    runId,
+    status: run.status,
+    createdAt,
+    startedAt: time(run.startedAt),
+    completedAt,
+    runMs: completedAt - createdAt,
+    steps,
+  };
 }
 
 /** What a section of bench/durable.ts gets from the bench around it. */

@@ -18,9 +18,10 @@
  *   4. how cost grows with run length: bare runs of 1, 20 and 100 steps;
  *   5. `concurrency` (bench/durable-concurrency.ts): N durable turns POSTed at once, each with a deadline;
  *   6. `history` (bench/durable-history.ts): a small turn's cost after the world holds 0, 10^5, 10^6 stored
- *      stream chunks; always the last section of a world (it leaves a big data folder behind).
- * Sections 1–4 share one server; each concurrency level runs in a child process with a server of its own, and
- * the history on a fresh server (new temp folder or database), disposed afterwards.
+ *      stream chunks; always the last section of a world (its filled worlds stay until its end).
+ * Sections 1–4 share one server; each concurrency level runs in a child process with a server of its own; the
+ * history fills a world per size (new temp folder or database) in this process and times its turns in child
+ * processes started over that world's data.
  * The bench workflows are compiled by the bench itself into temp folders (scripts/build.mjs never sees them).
  * Exit code: 0 when every run behaved (targets are reported, not enforced), 1 when a run was wrong or the
  * bench failed, 2 when it ran out of time.
@@ -28,7 +29,6 @@
 import { statSync } from "node:fs";
 import os from "node:os";
 import { getRun, start } from "workflow/api";
-import { getWorld } from "workflow/runtime";
 import { unpackEnvelope, type RoundEnvelope } from "../src/runs/durable/rounds";
 import { AGENT_RUN_WORKFLOW_ID } from "../src/runs/durable/runtime";
 import type { TimedEvent, TimedStream } from "./durable-client";
@@ -53,6 +53,9 @@ import {
   type DurableClientWorker,
   type DurableSectionContext,
   type FreshServer,
+  type RunTiming,
+  RUN_TIMEOUT_MS,
+  waitForRun,
   type WorldKind,
   withTimeout,
 } from "./durable-support";
@@ -71,7 +74,7 @@ const settings = quick
       lengthRepeats: 1,
       deadlineMs: 150_000,
       concurrency: { levels: [10, 30], deadlineMs: 120_000 },
-      history: { sizes: [0, 100_000], turnsPerSize: 3, turnTimeoutMs: 120_000 },
+      history: { sizes: [0, 100_000], rounds: 2, warmUpTurns: 3, turnsPerProcess: 3, turnTimeoutMs: 120_000 },
       historyBudgetMs: 600_000,
     }
   : {
@@ -85,7 +88,7 @@ const settings = quick
       lengthRepeats: 3,
       deadlineMs: 900_000,
       concurrency: { levels: [10, 50, 100], deadlineMs: 300_000 },
-      history: { sizes: [0, 100_000, 1_000_000], turnsPerSize: 5, turnTimeoutMs: 120_000 },
+      history: { sizes: [0, 100_000, 1_000_000], rounds: 3, warmUpTurns: 4, turnsPerProcess: 8, turnTimeoutMs: 120_000 },
       historyBudgetMs: 1_800_000,
     };
 
@@ -139,8 +142,6 @@ const EMAIL_PROMPT = 'use send_email with {"to":"a@example.com","subject":"s","b
  * whatever periodic work stands between the POST and the reader (see notes). */
 const SETTLE_MIN_MS = 150;
 const SETTLE_SPAN_MS = 500;
-const RUN_TIMEOUT_MS = 120_000;
-const RUN_POLL_MS = 10;
 
 const results: Record<string, unknown> = benchmarkHeader("tether durable runs", quick);
 const notes: string[] = [];
@@ -148,69 +149,6 @@ const notes: string[] = [];
 const failures: string[] = [];
 let uniqueCounter = 0;
 const uniqueId = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++uniqueCounter}`;
-
-// ---------------------------------------------------------------------------------------------------------
-// Reading a run's timings back from the world
-
-interface StepTiming {
-  name: string;
-  createdAt: number;
-  startedAt: number;
-  completedAt: number;
-}
-
-interface RunTiming {
-  runId: string;
-  status: string;
-  createdAt: number;
-  startedAt: number;
-  completedAt: number;
-  /** run created → run completed, as the world recorded it. */
-  runMs: number;
-  steps: StepTiming[];
-}
-
-const TERMINAL = new Set(["completed", "failed", "cancelled"]);
-const time = (value: unknown) => (value instanceof Date ? value.getTime() : typeof value === "string" ? Date.parse(value) : Number.NaN);
-
-/** Waits (polling the world every 10 ms) for a run to end; answers the world's own timestamps of it and its steps. */
-async function waitForRun(runId: string): Promise<RunTiming> {
-  const world = getWorld();
-  const deadline = nowMs() + RUN_TIMEOUT_MS;
-  let run = await world.runs.get(runId, { resolveData: "none" });
-  while (!TERMINAL.has(run.status)) {
-    if (nowMs() > deadline) throw new Error(`run ${runId} still ${run.status} after ${RUN_TIMEOUT_MS} ms`);
-    await sleep(RUN_POLL_MS);
-    run = await world.runs.get(runId, { resolveData: "none" });
-  }
-  const steps: StepTiming[] = [];
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await world.steps.list({ runId, pagination: { limit: 1000, cursor, sortOrder: "asc" }, resolveData: "none" });
-    for (const step of page.data) {
-      steps.push({
-        name: step.stepName.split("//").at(-1) ?? step.stepName,
-        createdAt: time(step.createdAt),
-        startedAt: time(step.startedAt),
-        completedAt: time(step.completedAt),
-      });
-    }
-    if (!page.hasMore || !page.cursor) break;
-    cursor = page.cursor;
-  }
-  steps.sort((a, b) => a.createdAt - b.createdAt || a.completedAt - b.completedAt);
-  const createdAt = time(run.createdAt);
-  const completedAt = time((run as { completedAt?: unknown }).completedAt);
-  return {
-    runId,
-    status: run.status,
-    createdAt,
-    startedAt: time(run.startedAt),
-    completedAt,
-    runMs: completedAt - createdAt,
-    steps,
-  };
-}
 
 /**
  * Per step, the time from the previous step's completion (the run's creation for the first) to its own
@@ -796,8 +734,9 @@ const SHARED_SERVER_SECTIONS: readonly SectionName[] = ["stepOverhead", "chunkLa
 /**
  * Measures one world into `section` (already part of the results, so a watchdog exit still prints what was
  * measured). Sections 1–4 share one server, as they always have; each concurrency level runs in a process of
- * its own (bench/durable-concurrency-level.ts) and the history on a fresh server, so that runs a timed-out
- * level leaves going, or the chunks earlier sections stored, do not count against the next measurement.
+ * its own (bench/durable-concurrency-level.ts) and the history on worlds of its own, timed in processes of
+ * their own, so that runs a timed-out level leaves going, the chunks earlier sections stored, or the process
+ * that filled a world do not count against the next measurement.
  */
 async function benchWorld(kind: WorldKind, client: DurableClientWorker, section: WorldSection, selection: Selection) {
   const started = nowMs();
@@ -817,8 +756,7 @@ async function benchWorld(kind: WorldKind, client: DurableClientWorker, section:
   }
   if (selection.sections.has("history")) {
     await runSection(kind, section, "history", async () => {
-      const { result, startupMs, disposeMs } = await fresh((context) => history(context, settings.history, FAST_AGENT));
-      section.history = { ...result, serverStartupMs: startupMs, serverDisposeMs: disposeMs };
+      section.history = await history({ kind, createAgents, fail: (problem) => failures.push(problem) }, settings.history, FAST_AGENT);
     });
   }
   section.durationMs = Math.round(nowMs() - started);
@@ -841,7 +779,7 @@ interface WorldSection {
   approvalLatency?: Awaited<ReturnType<typeof approvalLatency>>;
   runLength?: Awaited<ReturnType<typeof runLength>>;
   concurrency?: Awaited<ReturnType<typeof concurrency>>;
-  history?: Awaited<ReturnType<typeof history>> & { serverStartupMs: number; serverDisposeMs: number };
+  history?: Awaited<ReturnType<typeof history>>;
   error?: string;
   durationMs?: number;
 }
@@ -933,6 +871,8 @@ function historyHeadline(section: NonNullable<WorldSection["history"]>) {
               turnWallMs: result.turnWallMs,
               firstByteMs: result.firstByteMs,
               fillChunksPerSecond: result.fill?.chunksPerSecond,
+              processCpuMsPerTurn: result.processCpuMsPerTurn,
+              serverHeapUsedMB: result.serverHeapUsedMB,
               ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}),
             },
       ]),
@@ -984,11 +924,18 @@ function methodNotes(): string[] {
       "are aborted (timedOut, finished = how many ended); every N runs in a child process of its own with a fresh server and " +
       "world (a new temp folder or database) that exits after it: runs a timed-out level leaves going keep their process " +
       "busy even after its world is closed (their queue deliveries retry against whatever world is current)",
-    "history — the world is filled straight through its stream API (writeToStreamMulti + closeStream) with closed streams " +
-      "of made-up runs, 1000 chunks of 100 bytes each, named as the SDK names a round's stream; then a count to 100 turn on " +
-      "demo:0 is timed over HTTP (median; firstByteMs = POST sent → first body bytes; runMs from the world's records) at each " +
-      "stored size; a size whose fill the measured rate projects beyond 8 minutes is skipped; it runs last in a world, on a " +
-      "fresh server and world of its own (so size 0 means an empty world)",
+    "history — each size gets a world of its own (size 0: an empty one), filled by the bench process on a server of its own " +
+      "straight through the world's stream API (writeToStreamMulti + closeStream) with closed streams of made-up runs, 1000 " +
+      "chunks of 100 bytes each, named as the SDK names a round's stream (on PostgreSQL then VACUUM (ANALYZE), as autovacuum " +
+      "would do after such a load); that server is disposed, and count to 100 turns on demo:0 are timed over HTTP by fresh " +
+      "child processes started over the world's data (a server, client worker and world client of their own; never the process " +
+      "that filled it: a million writes change a process's heap, caches and optimized code), one per size per round, the sizes " +
+      "in rotated order so that a change in the machine's load meets every size alike; each process runs untimed warm-up turns " +
+      "first (a fresh process's first turns are slower; warmUpTurn shows by how much). Medians of all timed turns of a size; " +
+      "firstByteMs = POST sent → first body bytes; runMs from the world's records; processCpuMsPerTurn = the measuring " +
+      "process's CPU time per turn (server thread and client worker; less sensitive than wall time to other work on the " +
+      "machine); serverHeapUsedMB = its heapUsed right before its timed turns. A size whose fill the measured rate projects " +
+      "beyond 8 minutes is skipped; it runs last in a world",
     "one process: Tether, PGlite (local world) or the postgres.js/pg pools (Postgres world), the SDK's queue and the " +
       "steps share the main thread; the HTTP clients run in a worker thread; compare ratios more than absolute numbers",
   ];
