@@ -33,16 +33,13 @@ if (process.argv.includes("--if-stale") && !stale()) process.exit(0);
 
 const started = performance.now();
 await buildWorkflowBundles({ root, dirs: ["workflows"], outdir: path.join(root, "dist", "workflow") });
+const serverBundle = { bundle: true, platform: "node", target: "node20", format: "esm", packages: "external", sourcemap: true, logLevel: "warning" };
+await build({ ...serverBundle, entryPoints: [path.join(root, "src", "server.ts")], outfile });
+// The threads classic turns stream their model in (src/runs/model-workers).
 await build({
-  entryPoints: [path.join(root, "src", "server.ts")],
-  outfile,
-  bundle: true,
-  platform: "node",
-  target: "node20",
-  format: "esm",
-  packages: "external",
-  sourcemap: true,
-  logLevel: "warning",
+  ...serverBundle,
+  entryPoints: [path.join(root, "src", "runs", "model-workers", "worker.ts")],
+  outfile: path.join(root, "dist", "model-worker.mjs"),
 });
 if (existsSync(uiConfig)) {
   // The builder UI: static files the server keeps in memory.

@@ -1,3 +1,4 @@
+import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 
@@ -30,6 +31,14 @@ const commaList = z
   .default("")
   .transform((text) => text.split(",").map((item) => item.trim()).filter(Boolean));
 
+/**
+ * One model worker per core, at most 4. The main thread then mostly waits on sockets and the database; even
+ * on one core a worker helps, since the system preempts a thread where nothing preempts a busy event loop.
+ */
+function defaultModelWorkers(): number {
+  return Math.min(4, os.availableParallelism());
+}
+
 const EnvSchema = z.object({
   PORT: integer(3000, 0),
   HOST: z.string().min(1).optional(),
@@ -57,6 +66,7 @@ const EnvSchema = z.object({
   TETHER_MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0.95),
   TETHER_MODEL_RETRIES: integer(3, 0),
   TETHER_DURABLE_CONCURRENCY: integer(50, 1),
+  TETHER_MODEL_WORKERS: integer(defaultModelWorkers()),
   TETHER_MODEL_RETRY_DELAY: duration("1s"),
   TETHER_API_KEYS: commaList,
   TETHER_JWT_SECRET: z.string().min(1).optional(),
@@ -111,6 +121,7 @@ export function parseConfig(environment: NodeJS.ProcessEnv = process.env) {
     /** Retries of a failed model call (transient errors only), with exponential backoff from `delayMs`. */
     modelRetries: { retries: env.TETHER_MODEL_RETRIES, delayMs: env.TETHER_MODEL_RETRY_DELAY },
     durableConcurrency: env.TETHER_DURABLE_CONCURRENCY,
+    modelWorkers: env.TETHER_MODEL_WORKERS,
     auth: { apiKeys: env.TETHER_API_KEYS, jwtSecret: env.TETHER_JWT_SECRET },
     openai: { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL },
     credentials,

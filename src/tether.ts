@@ -11,6 +11,7 @@ import { createInterruptedRunSweeper } from "./runs/interrupted-runs";
 import { createRedactor } from "./redact";
 import { startWorkflowRuntime, type WorkflowHandlers, type WorkflowRuntime } from "./runs/durable/runtime";
 import { createAdmission } from "./runs/admission";
+import { createModelWorkers } from "./runs/model-workers/pool";
 import { createRunService } from "./runs/service";
 import { getStreamBufferRegistry, type ClassicStreamStore, type StreamBufferRegistry } from "./streams";
 
@@ -85,8 +86,10 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
   setMaxListeners(0, shutdownController.signal);
   // Turns are counted by the runner the service owns, so the count is read through the service.
   let activeTurns = () => 0;
+  const modelWorkers = createModelWorkers({ threads: config.modelWorkers, logger });
   const admission = createAdmission(config.admission, {
     activeTurns: () => activeTurns(),
+    modelWorkerUtilization: modelWorkers?.utilizationMeter(),
     streamBytes: () => {
       const { liveBytes, maxBytesTotal } = buffers.liveBytes();
       return { bytes: liveBytes, limit: maxBytesTotal };
@@ -104,6 +107,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
     processId: interruptedRuns.processId,
     peers,
     toolServers,
+    modelWorkers,
     durableReady: async () => {
       if (workflows) return true;
       let timer: NodeJS.Timeout | undefined;
@@ -190,6 +194,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
       workflowsStarted = deferred();
       provideStepServices(undefined);
       admission.stop();
+      await modelWorkers?.close();
     },
   };
 }

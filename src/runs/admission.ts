@@ -21,6 +21,8 @@ export interface AdmissionProbes {
   /** Bytes held by live classic streams, and the cap above which live streams would lose events. */
   streamBytes(): { bytes: number; limit: number };
   eventLoopUtilization?: () => number;
+  /** The busiest model worker's utilization since the last call, when turns stream in model workers. */
+  modelWorkerUtilization?: () => number;
 }
 
 /** A new turn must leave room in the stream buffers for the live ones: refused above this share of the cap. */
@@ -62,9 +64,9 @@ export function createAdmission(limits: AdmissionLimits, probes: AdmissionProbes
   // requests that arrives within one window is thus bounded too, not only what comes after it.
   let turnLimit = Math.min(ceiling, INITIAL_TURN_LIMIT);
 
-  /** One window: reads the loop's utilization and moves the turn limit. */
+  /** One window: reads the loop's utilization (the busier of this thread's and the model workers') and moves the turn limit. */
   function adjust(): void {
-    busy = measure();
+    busy = Math.max(measure(), probes.modelWorkerUtilization?.() ?? 0);
     const admitted = Math.max(admittedInWindow, admittedWindowBefore);
     admittedWindowBefore = admittedInWindow;
     admittedInWindow = 0;

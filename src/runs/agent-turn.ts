@@ -1,20 +1,16 @@
-import {
-  convertToModelMessages,
-  createIdGenerator,
-  stepCountIs,
-  streamText,
-  type UIMessage,
-  type UIMessageChunk,
-} from "ai";
+import type { UIMessage, UIMessageChunk } from "ai";
 import type { AgentRow } from "../../drizzle/schema";
-import { resolveModel, type ModelSettings } from "../agents/models";
-import { isToolCallFailure, type ToolServerSettings } from "../agents/mcp";
+import { modelSpecOf, resolveModel, type ModelSettings } from "../agents/models";
+import type { ToolServerSettings } from "../agents/mcp";
 import { openAgentTools, type AgentTools, type ServerToolSource } from "../agents/tools";
 import type { Repositories } from "../db/repositories";
 import type { ApprovalRequest } from "../db/repositories/approvals";
 import type { Logger } from "../logger";
+import { streamModel, type ModelStreamEnd } from "./model-stream";
+import type { ModelWorkers } from "./model-workers/pool";
+import { describeTools } from "./model-workers/protocol";
 
-export const generateMessageId = createIdGenerator({ prefix: "msg", size: 20 });
+export { generateMessageId } from "./model-stream";
 
 /** How often a failed call is retried (transient errors only), and the first backoff (doubling after). */
 export interface RetryBudget {
@@ -34,6 +30,8 @@ export interface TurnServices {
   redact: (text: string) => string;
   /** How turns reach MCP tool servers. */
   toolServers?: ToolServerSettings;
+  /** Threads for the model's stream of classic turns (absent: the model streams in this thread). */
+  modelWorkers?: ModelWorkers;
 }
 
 export interface TurnSummary {
@@ -56,7 +54,7 @@ export function outcomeOf(summary: TurnSummary): TurnOutcome {
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
- * One model turn: `streamText` over the conversation → AI SDK UI message chunks. Tools that need no
+ * One model turn: `streamText` over the conversation (./model-stream) → AI SDK UI message chunks. Tools that need no
  * approval run inside the turn; one that needs approval ends it with a `tool-approval-request`. The
  * summary (message, approval requests, failure) is complete once the chunks have been read to the end.
  */
@@ -80,6 +78,23 @@ export function streamAgentTurn(input: {
   const summary: TurnSummary = { approvals: [] };
   const toolInputs = new Map<string, { toolName: string; input: unknown }>();
 
+  /** The model's stream over the turn's tools: in a model worker when the model and tools can go there. */
+  async function openModelStream(tools: AgentTools["tools"]): Promise<{ chunks: AsyncIterable<UIMessageChunk>; end: ModelStreamEnd }> {
+    const request = {
+      system: agent.instructions || undefined,
+      history: input.history,
+      maxSteps: services.maxSteps,
+      maxRetries: input.maxRetries,
+      messageId: input.messageId,
+      sendStart: input.sendStart ?? true,
+    };
+    const workers = services.modelWorkers;
+    const spec = workers && modelSpecOf(agent.model, services.models);
+    const described = spec && (await describeTools(tools));
+    if (workers && spec && described) return workers.streamTurn({ ...request, spec, tools: described }, tools, input.abortSignal);
+    return streamModel({ ...request, model: resolveModel(agent.model, services.models), tools, abortSignal: input.abortSignal });
+  }
+
   async function* chunks(): AsyncGenerator<UIMessageChunk> {
     let agentTools: AgentTools | undefined;
     try {
@@ -88,35 +103,9 @@ export function streamAgentTurn(input: {
         { executionId: input.executionId, outbox: services.repositories.outbox, now: services.now },
         input.servers,
       );
-      const { tools } = agentTools;
-      const result = streamText({
-        model: resolveModel(agent.model, services.models),
-        system: agent.instructions || undefined,
-        messages: await convertToModelMessages(input.history, { tools }),
-        tools,
-        stopWhen: stepCountIs(services.maxSteps),
-        abortSignal: input.abortSignal,
-        maxRetries: input.maxRetries,
-        // Reported once, through the UI stream's onError below.
-        onError: () => {},
-      });
-      const stream = result.toUIMessageStream({
-        originalMessages: input.history,
-        generateMessageId: input.messageId === undefined ? generateMessageId : () => input.messageId!,
-        sendStart: input.sendStart ?? true,
-        onFinish: (event) => {
-          summary.responseMessage = event.responseMessage;
-        },
-        onError: (error) => {
-          // A tool that failed (server down, error result, timeout) is the model's to handle, not the run's.
-          if (isToolCallFailure(error)) return error.message;
-          summary.failureCause ??= error;
-          summary.failure ??= services.redact(errorText(error));
-          input.logger.warn({ error: summary.failure }, "model stream failed");
-          return "The model failed to answer.";
-        },
-      });
-      for await (const chunk of stream) {
+      const model = await openModelStream(agentTools.tools);
+      let streamError: string | undefined;
+      for await (const chunk of model.chunks) {
         if (chunk.type === "tool-input-available") {
           toolInputs.set(chunk.toolCallId, { toolName: chunk.toolName, input: chunk.input });
         } else if (chunk.type === "tool-approval-request") {
@@ -128,10 +117,17 @@ export function streamAgentTurn(input: {
             input: call?.input ?? null,
           });
         } else if (chunk.type === "error") {
-          summary.failure ??= chunk.errorText;
+          streamError ??= chunk.errorText;
         }
         yield chunk;
       }
+      summary.responseMessage = model.end.responseMessage;
+      if (model.end.failure !== undefined) {
+        summary.failureCause ??= model.end.failure;
+        summary.failure ??= services.redact(errorText(model.end.failure));
+        input.logger.warn({ error: summary.failure }, "model stream failed");
+      }
+      summary.failure ??= streamError;
     } catch (error) {
       summary.failureCause ??= error;
       summary.failure ??= services.redact(errorText(error));

@@ -11,6 +11,7 @@ import { approvalAnswers } from "./approval-answers";
 import { watchCancelledElsewhere } from "./cancelled-elsewhere";
 import type { ClassicPeers } from "./classic-peers";
 import { createClassicRunner } from "./classic-runner";
+import type { ModelWorkers } from "./model-workers/pool";
 import { createDurableRunner } from "./durable/durable-runner";
 import { readStepTimeline, type StepTimelineEntry } from "./durable/step-timeline";
 import { ACTIVE_STATUSES, isTerminal } from "./execution-status";
@@ -41,6 +42,8 @@ export interface RunServiceDependencies {
   peers?: ClassicPeers;
   /** How classic turns reach MCP tool servers. */
   toolServers?: ToolServerSettings;
+  /** Threads for the model's stream of classic turns. */
+  modelWorkers?: ModelWorkers;
 }
 
 export interface ExecutionDetails extends ExecutionRow {
@@ -63,6 +66,7 @@ export function createRunService(dependencies: RunServiceDependencies) {
     now: dependencies.now ?? (() => new Date()),
     redact: dependencies.redact ?? ((text) => text),
     toolServers: dependencies.toolServers,
+    modelWorkers: dependencies.modelWorkers,
   });
   // With several processes a cancel may be recorded by another one; only this one can stop the model here.
   const cancelledElsewhere = dependencies.peers

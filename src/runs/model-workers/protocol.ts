@@ -1,0 +1,70 @@
+import { asSchema, type JSONSchema7, type ToolSet, type UIMessage, type UIMessageChunk } from "ai";
+import type { ModelSpec } from "../../agents/models";
+
+/**
+ * Messages between the main thread and a model worker. A worker runs a turn's `streamText`; everything
+ * with side effects or connections (tools, MCP sessions, the database) stays in the main thread, which
+ * the worker asks for each tool call.
+ */
+
+/** A tool as the model sees it; its execute stays in the main thread. */
+export interface ToolDescription {
+  name: string;
+  description?: string;
+  inputSchema: JSONSchema7;
+  needsApproval: boolean;
+}
+
+export interface TurnRequest {
+  spec: ModelSpec;
+  system?: string;
+  history: UIMessage[];
+  tools: ToolDescription[];
+  maxSteps: number;
+  maxRetries: number;
+  messageId?: string;
+  sendStart: boolean;
+}
+
+/** An error as it crosses the thread boundary. */
+export interface ErrorDescription {
+  name: string;
+  message: string;
+  /** A failed tool call the model is told about (see ToolCallFailure), not a failure of the turn. */
+  toolCallFailure?: boolean;
+}
+
+export type ToMain =
+  | { type: "chunks"; turn: number; chunks: UIMessageChunk[] }
+  | { type: "tool-call"; turn: number; call: number; toolName: string; toolCallId: string; input: unknown }
+  | { type: "end"; turn: number; responseMessage?: UIMessage; failure?: ErrorDescription };
+
+export type ToWorker =
+  | ({ type: "turn"; turn: number } & TurnRequest)
+  | { type: "abort"; turn: number }
+  | { type: "tool-result"; turn: number; call: number; output: unknown }
+  | { type: "tool-error"; turn: number; call: number; error: ErrorDescription };
+
+export const describeError = (error: unknown, toolCallFailure?: boolean): ErrorDescription => ({
+  name: error instanceof Error ? error.name : "Error",
+  message: error instanceof Error ? error.message : String(error),
+  ...(toolCallFailure ? { toolCallFailure } : {}),
+});
+
+/**
+ * The tools of a turn as a worker can rebuild them, or undefined when one cannot cross (an approval
+ * decided by a function): such a turn runs in the main thread.
+ */
+export async function describeTools(tools: ToolSet): Promise<ToolDescription[] | undefined> {
+  const described: ToolDescription[] = [];
+  for (const [name, tool] of Object.entries(tools)) {
+    if (typeof tool.needsApproval === "function" || tool.type === "provider" || !tool.execute) return undefined;
+    described.push({
+      name,
+      description: tool.description,
+      inputSchema: await asSchema(tool.inputSchema).jsonSchema,
+      needsApproval: tool.needsApproval === true,
+    });
+  }
+  return described;
+}
