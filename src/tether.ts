@@ -157,6 +157,7 @@ export async function createTether<Store extends ClassicStreamStore = StreamBuff
         now: () => new Date(),
         redact,
         toolServers,
+        modelWorkers,
       });
       workflows = await startWorkflowRuntime({
         database: config.database,

@@ -30,7 +30,7 @@ export interface TurnServices {
   redact: (text: string) => string;
   /** How turns reach MCP tool servers. */
   toolServers?: ToolServerSettings;
-  /** Threads for the model's stream of classic turns (absent: the model streams in this thread). */
+  /** Threads for the model's stream (absent: the model streams in this thread). */
   modelWorkers?: ModelWorkers;
 }
 

@@ -42,7 +42,7 @@ export interface RunServiceDependencies {
   peers?: ClassicPeers;
   /** How classic turns reach MCP tool servers. */
   toolServers?: ToolServerSettings;
-  /** Threads for the model's stream of classic turns. */
+  /** Threads for the model's stream of turns. */
   modelWorkers?: ModelWorkers;
 }
 

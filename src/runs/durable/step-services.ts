@@ -4,6 +4,7 @@ import type { ModelSettings } from "../../agents/models";
 import type { NamedLocks } from "../../db/locks";
 import type { Repositories } from "../../db/repositories";
 import type { Logger } from "../../logger";
+import type { ModelWorkers } from "../model-workers/pool";
 
 /**
  * What workflow steps use: the process's repositories, model settings (credentials included) and logger.
@@ -25,6 +26,8 @@ export interface StepServices {
   redact: (text: string) => string;
   /** How steps reach MCP tool servers (credentials resolved by reference, in the step). */
   toolServers: ToolServerSettings;
+  /** Threads for the model's stream of a model round. */
+  modelWorkers?: ModelWorkers;
 }
 
 const KEY = Symbol.for("tether.step-services");

@@ -6,7 +6,7 @@ import { isToolCallFailure } from "../../agents/mcp";
 import type { Logger } from "../../logger";
 import { projectRoot } from "../../paths";
 import type { ModelStreamEnd } from "../model-stream";
-import { describeError, type ErrorDescription, type ToMain, type ToWorker, type TurnRequest } from "./protocol";
+import { describeError, errorOf, type ToMain, type ToWorker, type TurnRequest } from "./protocol";
 
 /** What a turn in a worker sends back, in order: chunk bursts, then its end. */
 type TurnEvent = { chunks: UIMessageChunk[] } | { end: ModelStreamEnd } | { error: Error };
@@ -22,10 +22,9 @@ interface ModelWorker {
   turns: Map<number, RunningTurn>;
 }
 
-const errorOf = (description: ErrorDescription) => Object.assign(new Error(description.message), { name: description.name });
 
 /**
- * Threads that run the `streamText` of classic turns (see ./worker.ts), so that 1000 streams' AI SDK
+ * Threads that run the `streamText` of turns (classic turns, durable model rounds; see ./worker.ts), so that 1000 streams' AI SDK
  * plumbing is spread over the machine's cores and the main thread keeps serving HTTP on time. A turn
  * goes to the thread with the fewest turns; a thread that dies fails its turns (the runs record the
  * failure) and is replaced.
@@ -34,7 +33,7 @@ export function createModelWorkers(options: { threads: number; logger: Logger })
   const file = path.join(projectRoot(), "dist", "model-worker.mjs");
   if (options.threads <= 0) return undefined;
   if (!existsSync(file)) {
-    options.logger.warn({ file }, "model workers are not built (run `npm run build`): classic turns run in the main thread");
+    options.logger.warn({ file }, "model workers are not built (run `npm run build`): models stream in the main thread");
     return undefined;
   }
   let nextTurn = 0;

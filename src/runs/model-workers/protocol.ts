@@ -1,4 +1,4 @@
-import { asSchema, type JSONSchema7, type ToolSet, type UIMessage, type UIMessageChunk } from "ai";
+import { AISDKError, asSchema, RetryError, type JSONSchema7, type ToolSet, type UIMessage, type UIMessageChunk } from "ai";
 import type { ModelSpec } from "../../agents/models";
 
 /**
@@ -32,6 +32,8 @@ export interface ErrorDescription {
   message: string;
   /** A failed tool call the model is told about (see ToolCallFailure), not a failure of the turn. */
   toolCallFailure?: boolean;
+  /** Whether trying again may help, as the provider's error says (a durable round's retries read it). */
+  isRetryable?: boolean;
 }
 
 export type ToMain =
@@ -45,11 +47,29 @@ export type ToWorker =
   | { type: "tool-result"; turn: number; call: number; output: unknown }
   | { type: "tool-error"; turn: number; call: number; error: ErrorDescription };
 
-export const describeError = (error: unknown, toolCallFailure?: boolean): ErrorDescription => ({
-  name: error instanceof Error ? error.name : "Error",
-  message: error instanceof Error ? error.message : String(error),
-  ...(toolCallFailure ? { toolCallFailure } : {}),
-});
+/** What a provider's error says of a retry: its own `isRetryable`, or no for the AI SDK's request errors. */
+function retryableOf(error: unknown): boolean | undefined {
+  if (RetryError.isInstance(error)) return retryableOf(error.lastError);
+  const retryable = (error as { isRetryable?: unknown } | null)?.isRetryable;
+  if (typeof retryable === "boolean") return retryable;
+  return AISDKError.isInstance(error) ? false : undefined;
+}
+
+export function describeError(error: unknown, toolCallFailure?: boolean): ErrorDescription {
+  const isRetryable = retryableOf(error);
+  return {
+    name: error instanceof Error ? error.name : "Error",
+    message: error instanceof Error ? error.message : String(error),
+    ...(toolCallFailure ? { toolCallFailure } : {}),
+    ...(isRetryable === undefined ? {} : { isRetryable }),
+  };
+}
+
+/** The error a description stands for, where it arrives. */
+export function errorOf(description: ErrorDescription): Error {
+  const error = Object.assign(new Error(description.message), { name: description.name });
+  return description.isRetryable === undefined ? error : Object.assign(error, { isRetryable: description.isRetryable });
+}
 
 /**
  * The tools of a turn as a worker can rebuild them, or undefined when one cannot cross (an approval
