@@ -340,6 +340,9 @@ export async function startDurableBenchServer(
     database = await openDatabase(worldData);
     const config = parseConfig({
       TETHER_MAX_EVENT_LOOP_UTILIZATION: "0",
+      // The durable steps stream the bench's instrumented demo model, a provided model, which streams in the
+      // main thread: classic turns stream there too, so the two modes' per-chunk costs compare like with like.
+      TETHER_MODEL_WORKERS: "0",
       TETHER_DATA_DIR: worldData.dataDir,
       TETHER_DEMO_TOKEN_DELAY_MS: "0",
       TETHER_APPROVAL_TIMEOUT: "10m",
