@@ -28,8 +28,17 @@ async function wedgedSteps(kind: "pglite" | "postgres", dataDir: string, url?: s
   }
   const world = path.join(dataDir, "workflow");
   const events = readdirSync(path.join(world, "events")).map((file) => readFileSync(path.join(world, "events", file), "utf8"));
-  return readdirSync(path.join(world, "steps"))
-    .map((file) => JSON.parse(readFileSync(path.join(world, "steps", file), "utf8")) as { stepId: string; status: string })
+  // A live server may be writing a step file as it is read (the local world writes in place): a file that
+  // does not parse yet fails this look with a message saying so, and `eventually` looks again.
+  const steps = readdirSync(path.join(world, "steps")).map((file) => {
+    const text = readFileSync(path.join(world, "steps", file), "utf8");
+    try {
+      return JSON.parse(text) as { stepId: string; status: string };
+    } catch {
+      throw new Error(`step file ${file} is being written (${text.length} bytes so far)`);
+    }
+  });
+  return steps
     .filter((step) => step.status === "completed")
     .filter((step) => !events.some((event) => event.includes(`"correlationId": "${step.stepId}"`) && event.includes('"step_completed"')))
     .map((step) => step.stepId);
