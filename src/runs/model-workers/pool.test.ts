@@ -85,6 +85,13 @@ describe("model workers", () => {
     expect(deltas).toBeLessThan(10);
   });
 
+  it("end at once a turn whose signal was aborted before it started", async () => {
+    const started = performance.now();
+    const chunks = await collect(workers.streamTurn(await request("count to 200", 20), tools, AbortSignal.abort()));
+    expect(chunks.filter((chunk) => chunk.type === "text-delta").length).toBeLessThan(10);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
   it("fail the turns of a worker that dies, at once, and replace it", async () => {
     const controller = new AbortController();
     // One turn per worker (a turn goes to the one with the fewest): only the first worker dies.

@@ -100,6 +100,8 @@ export function createModelWorkers(options: { threads: number; logger: Logger })
       const abort = () => worker.thread.postMessage({ type: "abort", turn: id } satisfies ToWorker);
       abortSignal?.addEventListener("abort", abort, { once: true });
       worker.thread.postMessage({ type: "turn", turn: id, ...request } satisfies ToWorker);
+      // An abort event never fires for a signal that was aborted already.
+      if (abortSignal?.aborted) abort();
 
       async function* chunks(): AsyncGenerator<UIMessageChunk> {
         try {
