@@ -41,6 +41,12 @@ await build({
   entryPoints: [path.join(root, "src", "runs", "model-workers", "worker.ts")],
   outfile: path.join(root, "dist", "model-worker.mjs"),
 });
+// The thread PGlite runs in (src/db/pglite-thread).
+await build({
+  ...serverBundle,
+  entryPoints: [path.join(root, "src", "db", "pglite-thread", "worker.ts")],
+  outfile: path.join(root, "dist", "pglite-worker.mjs"),
+});
 if (existsSync(uiConfig)) {
   // The builder UI: static files the server keeps in memory.
   const { build: buildUi } = await import("vite");

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -10,6 +10,8 @@ import postgres from "postgres";
 import * as schema from "../../drizzle/schema";
 import { projectRoot } from "../paths";
 import { createInProcessLocks, createPostgresLocks, type NamedLocks } from "./locks";
+import { PgliteThread } from "./pglite-thread/client";
+import type { ThreadStart } from "./pglite-thread/protocol";
 
 export type Schema = typeof schema;
 /** The drizzle database, whichever driver is behind it. */
@@ -26,18 +28,32 @@ export interface DatabaseHandle {
 
 const migrationsFolder = () => path.join(projectRoot(), "migrations");
 
-/** Opens PGlite on a folder (or an existing instance, e.g. a test clone) and applies pending migrations. */
-export async function openPglite(source: { dir: string } | { client: PGlite }): Promise<DatabaseHandle> {
-  let client: PGlite;
-  if ("client" in source) {
-    client = source.client;
-  } else {
-    mkdirSync(source.dir, { recursive: true });
-    // On Node the data folder is written through directly, so PGlite's after-query "sync" has nothing to do;
-    // not awaiting it saves a lock round trip per statement and loses no durability.
-    client = await PGlite.create(source.dir, { relaxedDurability: true });
+/**
+ * Where PGlite's data lives: a folder (created when missing), or a data folder archive (`dumpDataDir`) loaded
+ * into memory, as tests start each database from one migrated template.
+ */
+export type PgliteSource = { dir: string } | { archive: Uint8Array<ArrayBuffer> };
+
+/** PGlite in its own thread (./pglite-thread) when the thread's bundle is built, else in this thread. */
+async function startPglite(source: PgliteSource): Promise<{ client: PGlite | PgliteThread; close(): Promise<void> }> {
+  if ("dir" in source) mkdirSync(source.dir, { recursive: true });
+  // On Node the data folder is written through directly, so PGlite's after-query "sync" has nothing to do;
+  // not awaiting it saves a lock round trip per statement and loses no durability.
+  const start: ThreadStart = { relaxedDurability: true, ...("dir" in source ? { dataDir: source.dir } : { archive: source.archive }) };
+  const threadFile = path.join(projectRoot(), "dist", "pglite-worker.mjs");
+  if (existsSync(threadFile)) {
+    const thread = await PgliteThread.open(threadFile, start);
+    return { client: thread, close: () => thread.close() };
   }
-  const db = drizzlePglite(client, { schema });
+  const client = await PGlite.create({ ...start, loadDataDir: start.archive && new Blob([start.archive]) });
+  return { client, close: () => client.close() };
+}
+
+/** Opens PGlite and applies pending migrations. */
+export async function openPglite(source: PgliteSource): Promise<DatabaseHandle> {
+  const pglite = await startPglite(source);
+  // The thread answers the part of PGlite's interface drizzle's driver calls (query, exec, transaction).
+  const db = drizzlePglite(pglite.client as PGlite, { schema });
   await migratePglite(db, { migrationsFolder: migrationsFolder() });
   const locks = createInProcessLocks();
   return {
@@ -46,7 +62,7 @@ export async function openPglite(source: { dir: string } | { client: PGlite }): 
     locks,
     async close() {
       await locks.close();
-      await client.close();
+      await pglite.close();
     },
   };
 }
