@@ -3,6 +3,8 @@
  * text deltas, dropped, and resumed through GET /api/chat/:id/stream with `Last-Event-ID`, as a browser
  * that loses its connection would. Plain `node:http` with a private agent, so that 2N sockets cost the
  * client as little as possible and every failure keeps its own kind (status, reset, timeout, wrong text).
+ * Connections are kept alive between requests, as a browser keeps them (a refused turn is sent again on
+ * the connection it was refused on), unless `freshConnections` asks for a new one per request.
  */
 import http from "node:http";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
@@ -21,6 +23,8 @@ export interface LoadOptions {
   runId: string;
   /** How long a refused turn keeps being sent again (0: never). */
   retryForMs: number;
+  /** A new connection for every request, the harshest case for the server's accept loop. */
+  freshConnections?: boolean;
 }
 
 /** One turn as the client saw it; times in ms from the POST being sent. */
@@ -43,7 +47,10 @@ interface TurnOutcome {
   retryAfter?: string;
 }
 
-const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+const agents = {
+  fresh: new http.Agent({ keepAlive: false, maxSockets: Infinity }),
+  kept: new http.Agent({ keepAlive: true, maxSockets: Infinity }),
+};
 
 interface SseEvent {
   id?: string;
@@ -91,13 +98,13 @@ const errorKind = (error: unknown): string => {
  */
 function request(
   url: string,
-  options: { method: "GET" | "POST"; body?: string; headers?: Record<string, string> },
+  options: { method: "GET" | "POST"; body?: string; headers?: Record<string, string>; agent: http.Agent },
   onEvent: (event: SseEvent) => "stop" | void,
 ): Promise<{ firstByteAt: number | undefined; headersAt: number; stopped: boolean }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, {
       method: options.method,
-      agent,
+      agent: options.agent,
       headers: {
         ...options.headers,
         ...(options.body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(options.body) }),
@@ -165,8 +172,9 @@ async function oneAttempt(options: LoadOptions, index: number): Promise<TurnOutc
   const sentAt = performance.now();
   const deltas: string[] = [];
   let lastId: string | undefined;
+  const agent = options.freshConnections ? agents.fresh : agents.kept;
   try {
-    await request(`${options.baseUrl}/api/chat`, { method: "POST", body }, (event) => {
+    await request(`${options.baseUrl}/api/chat`, { method: "POST", body, agent }, (event) => {
       if (event.data === "[DONE]") return;
       lastId = event.id;
       const chunk = JSON.parse(event.data) as { type: string; delta?: string };
@@ -186,7 +194,7 @@ async function oneAttempt(options: LoadOptions, index: number): Promise<TurnOutc
   try {
     ({ firstByteAt, headersAt } = await request(
       `${options.baseUrl}/api/chat/${conversationId}/stream`,
-      { method: "GET", headers: { "last-event-id": lastId, "x-sent-at": String(performance.timeOrigin + performance.now()) } },
+      { method: "GET", agent, headers: { "last-event-id": lastId, "x-sent-at": String(performance.timeOrigin + performance.now()) } },
       (event) => {
         if (event.data === "[DONE]") {
           done = true;

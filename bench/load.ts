@@ -1,5 +1,5 @@
 /**
- * Load benchmark: `npm run bench:load [-- --concurrency 1000] [--db pglite,postgres] [--mode classic,durable] [--quick]`.
+ * Load benchmark: `npm run bench:load [-- --concurrency 1000] [--db pglite,postgres] [--mode classic,durable] [--quick] [--fresh-connections]`.
  *
  * Measured as a user meets it: the built server (`dist/server.mjs`, as `npm start` runs it) in its own
  * process, on a fresh PGlite folder or a fresh PostgreSQL database; the clients in a worker thread of this
@@ -57,6 +57,8 @@ const NOMINAL_TURN_MS = COUNT * TOKEN_DELAY_MS;
 const DROP_AFTER_DELTAS = 30;
 /** A refused turn (503 + Retry-After) is sent again for this long, as the README tells clients to. */
 const RETRY_FOR_MS = Number(argument("retry-for-ms") ?? (quick ? 30_000 : 120_000));
+/** `--fresh-connections`: every request on a new connection (the client keeps them alive otherwise, as browsers do). */
+const FRESH_CONNECTIONS = process.argv.includes("--fresh-connections");
 
 interface Database {
   environment: Record<string, string>;
@@ -235,6 +237,7 @@ async function runLevel(kind: "pglite" | "postgres", mode: "classic" | "durable"
       dropAfterDeltas: DROP_AFTER_DELTAS,
       runId: `${Date.now().toString(36)}`,
       retryForMs: RETRY_FOR_MS,
+      freshConnections: FRESH_CONNECTIONS,
     }), RETRY_FOR_MS + LEVEL_GRACE_MS, `${kind}/${mode} with ${turns} turns`).finally(() => clearInterval(sampler));
     const loop = await eventLoopDelay(server);
     const errors: Record<string, number> = {};
@@ -299,7 +302,7 @@ async function main() {
     serverRssGrowthMbPer1000: 100,
   };
   process.stdout.write(
-    `${JSON.stringify({ ...benchmarkHeader("load", quick), ...(buildNote ? { buildNote } : {}), workload: { count: COUNT, tokenDelayMs: TOKEN_DELAY_MS, dropAfterDeltas: DROP_AFTER_DELTAS }, targets, levels }, null, 2)}\n`,
+    `${JSON.stringify({ ...benchmarkHeader("load", quick), ...(buildNote ? { buildNote } : {}), workload: { count: COUNT, tokenDelayMs: TOKEN_DELAY_MS, dropAfterDeltas: DROP_AFTER_DELTAS, connections: FRESH_CONNECTIONS ? "fresh per request" : "kept alive" }, targets, levels }, null, 2)}\n`,
   );
   const failed = levels.some((level) => (level as { failed?: string }).failed);
   process.exit(failed ? 1 : 0);

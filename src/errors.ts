@@ -63,11 +63,15 @@ export class ForbiddenError extends DomainError {
 
 /** The server is at a limit it set itself; the request may be repeated after `retryAfterSeconds`. */
 export class OverloadedError extends DomainError {
-  constructor(
-    message: string,
-    readonly retryAfterSeconds: number,
-  ) {
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number) {
+    // A refusal is an answer, not a fault, and an overloaded server makes thousands a second: no stack trace.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super("overloaded", `${message}; try again in ${retryAfterSeconds} s`);
+    Error.stackTraceLimit = stackTraceLimit;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 
   /** Checked by brand and code, as DomainError.is, for the same reason. */

@@ -1,3 +1,4 @@
+import type { Server as HttpServer } from "node:http";
 import { createAdaptorServer, type ServerType } from "@hono/node-server";
 import { parseConfig } from "./config";
 import { openDatabase } from "./db/client";
@@ -11,6 +12,13 @@ const LOOPBACK = "127.0.0.1";
  * hundreds of clients connect at once (they see resets and connect timeouts); the kernel caps it at somaxconn.
  */
 const ACCEPT_BACKLOG = 4096;
+/**
+ * How long an idle connection stays open. Node's 5 s is shorter than the Retry-After a refusal may carry
+ * (up to 5 s, and clients spread their retries around it): a client sending again on its kept-alive
+ * connection just as the server closed it got a reset instead of an answer. 30 s also spares an accept per
+ * retry, and accepting is what a loaded server does least often (one connection per loop iteration).
+ */
+const IDLE_CONNECTION_MS = 30_000;
 
 /** Where the other processes on this machine reach this one when TETHER_INTERNAL_URL does not say. */
 function defaultInternalUrl(host: string, port: number): string {
@@ -31,7 +39,8 @@ async function main() {
   const tether = await createTether({ config, database, logger, startsWorkflows: true });
   let server: ServerType | undefined;
   const port = await new Promise<number>((resolve) => {
-    const listening = createAdaptorServer({ fetch: tether.app.fetch });
+    const listening = createAdaptorServer({ fetch: tether.app.fetch }) as HttpServer;
+    listening.keepAliveTimeout = IDLE_CONNECTION_MS;
     server = listening;
     listening.listen(config.port, host, ACCEPT_BACKLOG, () => {
       const address = listening.address();

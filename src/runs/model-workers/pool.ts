@@ -6,7 +6,8 @@ import { isToolCallFailure } from "../../agents/mcp";
 import type { Logger } from "../../logger";
 import { projectRoot } from "../../paths";
 import type { ModelStreamEnd } from "../model-stream";
-import { describeError, errorOf, type ToMain, type ToWorker, type TurnRequest } from "./protocol";
+import { createSlicedQueue } from "./sliced-queue";
+import { describeError, errorOf, type ToMain, type ToMainBatch, type ToWorker, type TurnRequest } from "./protocol";
 
 /** What a turn in a worker sends back, in order: chunk bursts, then its end. */
 type TurnEvent = { chunks: UIMessageChunk[] } | { end: ModelStreamEnd } | { error: Error };
@@ -38,13 +39,14 @@ export function createModelWorkers(options: { threads: number; logger: Logger })
   }
   let nextTurn = 0;
   let closing = false;
+  const slices = createSlicedQueue();
 
   function spawn(): ModelWorker {
     const worker: ModelWorker = { thread: new Worker(file), turns: new Map() };
     // Idle workers never keep the process alive; a running turn keeps its own handles (its timers, sockets).
     worker.thread.unref();
     const post = (message: ToWorker) => worker.thread.postMessage(message);
-    worker.thread.on("message", (message: ToMain) => {
+    const receive = (message: ToMain) => {
       const turn = worker.turns.get(message.turn);
       if (!turn) return;
       if (message.type === "chunks") turn.push({ chunks: message.chunks });
@@ -56,6 +58,9 @@ export function createModelWorkers(options: { threads: number; logger: Logger })
           post({ type: "tool-error", turn: message.turn, call: message.call, error: describeError(error, isToolCallFailure(error)) }),
         );
       }
+    };
+    worker.thread.on("message", (batch: ToMainBatch) => {
+      for (const message of batch.messages) slices.push(() => receive(message));
     });
     const stopped = (why: string) => {
       const index = workers.indexOf(worker);

@@ -41,6 +41,12 @@ export type ToMain =
   | { type: "tool-call"; turn: number; call: number; toolName: string; toolCallId: string; input: unknown }
   | { type: "end"; turn: number; responseMessage?: UIMessage; failure?: ErrorDescription };
 
+/** What a worker posts: the messages of one turn of its loop, in order. */
+export interface ToMainBatch {
+  type: "batch";
+  messages: ToMain[];
+}
+
 export type ToWorker =
   | ({ type: "turn"; turn: number } & TurnRequest)
   | { type: "abort"; turn: number }
