@@ -1,6 +1,6 @@
-import { Worker } from "node:worker_threads";
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import type { Results, Transaction } from "@electric-sql/pglite";
-import { errorOf, type FromDatabase, type ThreadQueryOptions, type ThreadStart, type ToDatabase } from "./protocol";
+import { errorOf, type FromDatabase, type SyncAnswers, type ThreadQueryOptions, type ThreadStart, type ToDatabase } from "./protocol";
 
 type Request = ToDatabase extends infer Message ? (Message extends unknown ? Omit<Message, "id"> : never) : never;
 
@@ -11,6 +11,8 @@ interface QueryOptions {
 }
 
 const PROBE = "2000-01-01 00:00:00+00";
+/** A transaction's statement takes milliseconds; this long, and the thread is gone or wedged. */
+const SYNC_DEADLINE_MS = 30_000;
 const textTypesCache = new WeakMap<object, number[]>();
 
 /** Only parsers that keep a value as its text can be named across the thread boundary; refuse any other. */
@@ -36,14 +38,20 @@ export interface ThreadQueries {
 /**
  * PGlite in a thread of its own (./worker.ts), behind the part of PGlite's interface drizzle uses: queries,
  * multi-statement `exec` and transactions. A transaction holds PGlite's lock in the thread until its
- * callback here ends, as it would in process. If the thread stops, every pending and later query fails.
+ * callback here ends, as it would in process; every other statement waits meanwhile, so a transaction's
+ * statements are answered synchronously: waiting a turn of a busy main loop for each one held the lock
+ * ten times as long and queued everything else behind it. If the thread stops, every pending and later
+ * query fails.
  */
 export class PgliteThread implements ThreadQueries {
   private readonly pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   private nextId = 0;
   private stopped: Error | undefined;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    private readonly sync: { answers: MessagePort; answered: Int32Array<SharedArrayBuffer> },
+  ) {
     worker.on("message", (message: FromDatabase) => {
       const call = this.pending.get(message.id);
       if (!call) return;
@@ -62,10 +70,17 @@ export class PgliteThread implements ThreadQueries {
 
   /** Starts the thread on a data folder or archive; resolves once PGlite is open there. */
   static async open(file: string, start: ThreadStart): Promise<PgliteThread> {
-    const worker = new Worker(file, { workerData: start, transferList: start.archive ? [start.archive.buffer as ArrayBuffer] : [] });
+    const { port1: answers, port2: threadAnswers } = new MessageChannel();
+    const answered = new Int32Array(new SharedArrayBuffer(4));
+    const workerData: ThreadStart & SyncAnswers = { ...start, answers: threadAnswers, answered };
+    const worker = new Worker(file, {
+      workerData,
+      transferList: [threadAnswers, ...(start.archive ? [start.archive.buffer] : [])],
+    });
     // A thread never keeps the process alive by itself; pending queries belong to requests that do.
     worker.unref();
-    const thread = new PgliteThread(worker);
+    answers.unref();
+    const thread = new PgliteThread(worker, { answers, answered });
     await new Promise<void>((resolve, reject) => {
       thread.pending.set(-1, { resolve: () => resolve(), reject });
     });
@@ -81,12 +96,30 @@ export class PgliteThread implements ThreadQueries {
     });
   }
 
+  /** Posts a request and blocks this thread until its answer (a statement takes a millisecond or so). */
+  private callSync<T>(request: Request): T {
+    if (this.stopped) throw this.stopped;
+    const id = this.nextId++;
+    Atomics.store(this.sync.answered, 0, 0);
+    this.worker.postMessage({ ...request, id, sync: true } as ToDatabase);
+    // A thread that died cannot say so while this one waits (its exit event needs this loop): a deadline.
+    if (Atomics.wait(this.sync.answered, 0, 0, SYNC_DEADLINE_MS) === "timed-out") {
+      // Taken for gone: a late answer must not be read as the next statement's.
+      throw (this.stopped = new Error(`the PGlite thread did not answer a statement within ${SYNC_DEADLINE_MS / 1000} s`));
+    }
+    const answer = receiveMessageOnPort(this.sync.answers)!.message as FromDatabase;
+    if ("error" in answer) throw errorOf(answer.error);
+    return answer.result as T;
+  }
+
   async query<T>(sql: string, params: unknown[] = [], options?: QueryOptions, tx?: number): Promise<Results<T>> {
-    return this.call({ op: "query", sql, params, options: threadOptions(options), tx });
+    const request: Request = { op: "query", sql, params, options: threadOptions(options), tx };
+    return tx === undefined ? this.call(request) : this.callSync(request);
   }
 
   async exec(sql: string, options?: QueryOptions, tx?: number): Promise<Results[]> {
-    return this.call({ op: "exec", sql, options: threadOptions(options), tx });
+    const request: Request = { op: "exec", sql, options: threadOptions(options), tx };
+    return tx === undefined ? this.call(request) : this.callSync(request);
   }
 
   async transaction<T>(callback: (tx: Transaction) => Promise<T>): Promise<T> {

@@ -56,6 +56,19 @@ describe("PGlite in its own thread", () => {
     expect(rows.rows).toEqual([{ id: 2 }]);
   });
 
+  it("answers a transaction's statements without the main loop going round between them", async () => {
+    const order: string[] = [];
+    await thread.transaction(async (tx) => {
+      setImmediate(() => order.push("loop went round"));
+      for (const id of [10, 11, 12]) {
+        await tx.query("insert into notes (id, body) values ($1, 'quick')", [id]);
+        order.push(`statement ${id}`);
+      }
+    });
+    expect(order).toEqual(["statement 10", "statement 11", "statement 12", "loop went round"]);
+    expect((await thread.query("select count(*)::int as n from notes where id between 10 and 12")).rows).toEqual([{ n: 3 }]);
+  });
+
   it("holds the database for a transaction: a statement from outside waits for its end", async () => {
     const order: string[] = [];
     let release!: () => void;

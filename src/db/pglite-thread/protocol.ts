@@ -1,3 +1,5 @@
+import type { MessagePort } from "node:worker_threads";
+
 /** Messages between the main thread and the PGlite thread (see ./worker.ts). */
 
 export interface ThreadQueryOptions {
@@ -6,7 +8,12 @@ export interface ThreadQueryOptions {
   textTypes?: number[];
 }
 
-export type ToDatabase = { id: number; tx?: number } & (
+/**
+ * `tx`: a statement of that open transaction. `sync`: the main thread waits for this answer synchronously
+ * (on the `answers` port, `answered` raised), so a transaction's statements follow each other without the
+ * main loop going round between them, as they did with PGlite in process.
+ */
+export type ToDatabase = { id: number; tx?: number; sync?: boolean } & (
   | { op: "query"; sql: string; params: unknown[]; options: ThreadQueryOptions }
   | { op: "exec"; sql: string; options: ThreadQueryOptions }
   | { op: "begin" }
@@ -24,6 +31,12 @@ export interface ThreadStart {
   dataDir?: string;
   archive?: Uint8Array<ArrayBuffer>;
   relaxedDurability: boolean;
+}
+
+/** What the thread answers synchronous requests on: a port, and a flag it raises (Atomics) when it has. */
+export interface SyncAnswers {
+  answers: MessagePort;
+  answered: Int32Array<SharedArrayBuffer>;
 }
 
 const ERROR_FIELDS = ["code", "severity", "detail", "hint", "position", "where", "schema", "table", "column", "dataType", "constraint"];

@@ -6,11 +6,16 @@
  */
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { parentPort, workerData } from "node:worker_threads";
-import { describeError, type FromDatabase, type ThreadQueryOptions, type ThreadStart, type ToDatabase } from "./protocol";
+import { describeError, type FromDatabase, type SyncAnswers, type ThreadQueryOptions, type ThreadStart, type ToDatabase } from "./protocol";
 
 const port = parentPort!;
-const start = workerData as ThreadStart;
-const reply = (message: FromDatabase) => port.postMessage(message);
+const { answers, answered, ...start } = workerData as ThreadStart & SyncAnswers;
+function reply(message: FromDatabase, sync?: boolean) {
+  if (!sync) return port.postMessage(message);
+  answers.postMessage(message);
+  Atomics.store(answered, 0, 1);
+  Atomics.notify(answered, 0);
+}
 
 type Client = Pick<Transaction, "query" | "exec">;
 
@@ -94,8 +99,8 @@ async function main() {
 
   port.on("message", (message: ToDatabase) => {
     handle(message).then(
-      (result) => reply({ id: message.id, result }),
-      (error: unknown) => reply({ id: message.id, error: describeError(error) }),
+      (result) => reply({ id: message.id, result }, message.sync),
+      (error: unknown) => reply({ id: message.id, error: describeError(error) }, message.sync),
     );
   });
   reply({ id: -1, result: "ready" });
