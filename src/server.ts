@@ -1,7 +1,8 @@
 import type { Server as HttpServer } from "node:http";
-import { createAdaptorServer, type ServerType } from "@hono/node-server";
+import { createAdaptorServer } from "@hono/node-server";
 import { parseConfig } from "./config";
 import { openDatabase } from "./db/client";
+import { duplicateListeningSocket } from "./http/accept-handles";
 import { authConfigured } from "./http/auth";
 import { createLogger } from "./logger";
 import { createTether } from "./tether";
@@ -19,6 +20,11 @@ const ACCEPT_BACKLOG = 4096;
  * retry, and accepting is what a loaded server does least often (one connection per loop iteration).
  */
 const IDLE_CONNECTION_MS = 30_000;
+/**
+ * Handles on the listening socket (see duplicateListeningSocket): connections a loaded loop accepts per
+ * iteration. 200 resumes at once otherwise waited 200 iterations.
+ */
+const ACCEPT_HANDLES = 16;
 
 /** Where the other processes on this machine reach this one when TETHER_INTERNAL_URL does not say. */
 function defaultInternalUrl(host: string, port: number): string {
@@ -37,16 +43,22 @@ async function main() {
 
   const database = await openDatabase(config.database);
   const tether = await createTether({ config, database, logger, startsWorkflows: true });
-  let server: ServerType | undefined;
+  const httpServer = () => {
+    const created = createAdaptorServer({ fetch: tether.app.fetch }) as HttpServer;
+    created.keepAliveTimeout = IDLE_CONNECTION_MS;
+    return created;
+  };
+  const server = httpServer();
   const port = await new Promise<number>((resolve) => {
-    const listening = createAdaptorServer({ fetch: tether.app.fetch }) as HttpServer;
-    listening.keepAliveTimeout = IDLE_CONNECTION_MS;
-    server = listening;
-    listening.listen(config.port, host, ACCEPT_BACKLOG, () => {
-      const address = listening.address();
+    server.listen(config.port, host, ACCEPT_BACKLOG, () => {
+      const address = server.address();
       resolve(typeof address === "object" && address ? address.port : config.port);
     });
   });
+  // Every server answers with the same app; each listens on its own descriptor of the one socket.
+  const servers: HttpServer[] = [server];
+  for (const handle of await duplicateListeningSocket(server, ACCEPT_HANDLES - 1)) servers.push(httpServer().listen(handle));
+  if (servers.length < ACCEPT_HANDLES) logger.warn("the listening socket has one handle: a loaded server accepts one connection per loop turn");
   tether.advertiseAt(config.internalUrl ?? defaultInternalUrl(host, port));
   // The world's queue calls this server back on loopback, whatever address it listens on.
   await tether.startWorkflows({ baseUrl: `http://localhost:${port}` });
@@ -63,13 +75,12 @@ async function main() {
     }
     stopping = true;
     logger.info({ signal }, "shutting down");
-    const closed = new Promise<void>((resolve) => {
-      if (!server) return resolve();
-      server.close(() => resolve());
-      setTimeout(resolve, 5_000).unref();
-    });
+    const closed = Promise.race([
+      Promise.all(servers.map((each) => new Promise<void>((resolve) => each.close(() => resolve())))),
+      new Promise<void>((resolve) => setTimeout(resolve, 5_000).unref()),
+    ]);
     await tether.shutdown();
-    (server as { closeIdleConnections?: () => void } | undefined)?.closeIdleConnections?.();
+    for (const each of servers) each.closeIdleConnections();
     await closed;
     await database.close();
     logger.info("stopped");

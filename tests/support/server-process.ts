@@ -19,6 +19,7 @@ export function freePort(): Promise<number> {
 
 export interface ServerProcess {
   baseUrl: string;
+  pid: number;
   output(): string;
   /** `kill -9`: no shutdown hook runs. */
   crash(): Promise<void>;
@@ -70,6 +71,7 @@ export async function startServerProcess(
 
   return {
     baseUrl,
+    pid: child.pid!,
     output: () => output,
     exited,
     async crash() {
