@@ -57,7 +57,7 @@ async function main() {
   });
   // Every server answers with the same app; each listens on its own descriptor of the one socket.
   const servers: HttpServer[] = [server];
-  for (const handle of await duplicateListeningSocket(server, ACCEPT_HANDLES - 1)) servers.push(httpServer().listen(handle));
+  for (const handle of await duplicateListeningSocket(server, ACCEPT_HANDLES - 1)) servers.push(httpServer().listen(handle as never));
   if (servers.length < ACCEPT_HANDLES) logger.warn("the listening socket has one handle: a loaded server accepts one connection per loop turn");
   tether.advertiseAt(config.internalUrl ?? defaultInternalUrl(host, port));
   // The world's queue calls this server back on loopback, whatever address it listens on.

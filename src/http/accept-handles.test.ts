@@ -42,13 +42,32 @@ describe("extra handles on a listening socket", () => {
 
   it("accept as many queued connections per loop iteration as there are handles", async () => {
     const { server, port } = await listening();
-    const extra = await duplicateListeningSocket(server, 3);
+    const handles = await duplicateListeningSocket(server, 3);
+    expect(handles).toHaveLength(3);
+    const extra = handles.map((handle) => net.createServer().listen(handle));
     opened.push(...extra);
-    expect(extra).toHaveLength(3);
     const iterations = await acceptIterations([server, ...extra], port, 8);
     expect(iterations).toHaveLength(8);
     // Four handles: eight connections in two iterations (one handle alone takes eight).
     expect(new Set(iterations).size).toBeLessThanOrEqual(3);
+  });
+
+  it("loses no connection made while they are being made (the helper process never accepts one)", async () => {
+    const { server, port } = await listening();
+    let accepted = 0;
+    server.on("connection", (socket) => (accepted++, socket.destroy()));
+    const clients: net.Socket[] = [];
+    const connecting = setInterval(() => {
+      for (let index = 0; index < 10; index += 1) clients.push(net.connect(port, "127.0.0.1").on("error", () => {}));
+    }, 1);
+    const handles = await duplicateListeningSocket(server, 3);
+    clearInterval(connecting);
+    const extra = handles.map((handle) => net.createServer((socket) => (accepted++, socket.destroy())).listen(handle));
+    opened.push(...extra);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    for (const client of clients) client.destroy();
+    expect(clients.length).toBeGreaterThan(10);
+    expect(accepted).toBe(clients.length);
   });
 
   it("without them, one connection is accepted per iteration (libuv's behaviour, which they work around)", async () => {
