@@ -64,7 +64,10 @@ describe("extra handles on a listening socket", () => {
     clearInterval(connecting);
     const extra = handles.map((handle) => net.createServer((socket) => (accepted++, socket.destroy())).listen(handle));
     opened.push(...extra);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Every connection this process accepts is closed at once: wait for all of them (or give up after 3 s,
+    // which is what one accepted by the helper and never answered would cost).
+    const closed = (client: net.Socket) => new Promise<void>((resolve) => (client.destroyed ? resolve() : client.once("close", () => resolve())));
+    await Promise.race([Promise.all(clients.map(closed)), new Promise((resolve) => setTimeout(resolve, 3_000))]);
     for (const client of clients) client.destroy();
     expect(clients.length).toBeGreaterThan(10);
     expect(accepted).toBe(clients.length);
