@@ -50,7 +50,12 @@ function startFlags(): string[] {
   if (flags === undefined) throw new Error(`cannot read the server's node flags from the start script: ${start}`);
   return flags.trim().split(" ").filter(Boolean);
 }
-const SERVER_NODE_FLAGS = [...startFlags(), ...(process.env.BENCH_PRELOAD ? ["--import", process.env.BENCH_PRELOAD] : [])];
+/** BENCH_NODE_FLAGS: more node flags for the server, after those of the start script (a later V8 flag wins): for A/B runs. */
+const SERVER_NODE_FLAGS = [
+  ...startFlags(),
+  ...(process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter(Boolean),
+  ...(process.env.BENCH_PRELOAD ? ["--import", process.env.BENCH_PRELOAD] : []),
+];
 const COUNT = 100;
 const TOKEN_DELAY_MS = 50;
 const NOMINAL_TURN_MS = COUNT * TOKEN_DELAY_MS;
