@@ -11,13 +11,14 @@
  * Prints ONE JSON document: per database, mode and N: errors by kind (a refusal that was retried is not an
  * error; they are counted apart), resume first byte p50/p99, wall time per turn from its accepted attempt
  * (and against the nominal 5 s) and from its first attempt, server RSS idle/peak, event-loop delay p99 of
- * the server and of the client (when the client's is high, the latencies are partly the client's).
+ * the server's main thread, of its other threads (the worst) and of the client (when the client's is
+ * high, the latencies are partly the client's).
  * PostgreSQL needs TEST_DATABASE_URL (an admin URL; a database is created and dropped per level).
  * Exit code 0 when it ran (targets are reported, not enforced), 1 when the bench itself failed.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -179,14 +180,31 @@ function rssMbOf(pid: number): number {
   return round2(kb / 1024);
 }
 
-/** The server's event-loop delay since the last reset (the probe writes it every 500 ms). */
-async function eventLoopDelay(server: LoadServer): Promise<{ p99Ms: number; maxMs: number } | undefined> {
+type LoopDelay = { p99Ms: number; maxMs: number };
+
+/**
+ * The server's event-loop delay since the last reset (the probe writes it every 500 ms): of its main
+ * thread, and the worst of its other threads (model workers, PGlite's).
+ */
+async function eventLoopDelay(server: LoadServer): Promise<{ main?: LoopDelay; otherThreads?: LoopDelay }> {
   await sleep(600);
-  try {
-    return JSON.parse(readFileSync(server.loopFile, "utf8")) as { p99Ms: number; maxMs: number };
-  } catch {
-    return undefined;
-  }
+  const read = (file: string) => {
+    try {
+      return JSON.parse(readFileSync(file, "utf8")) as LoopDelay;
+    } catch {
+      return undefined;
+    }
+  };
+  const folder = path.dirname(server.loopFile);
+  const others = readdirSync(folder)
+    .filter((name) => name.startsWith(`${path.basename(server.loopFile)}.thread-`))
+    .map((name) => read(path.join(folder, name)))
+    .filter((delay): delay is LoopDelay => delay !== undefined);
+  const worst = (key: keyof LoopDelay) => Math.max(...others.map((delay) => delay[key]));
+  return {
+    main: read(server.loopFile),
+    otherThreads: others.length > 0 ? { p99Ms: worst("p99Ms"), maxMs: worst("maxMs") } : undefined,
+  };
 }
 
 async function createAgent(baseUrl: string, mode: "classic" | "durable"): Promise<string> {
@@ -274,7 +292,8 @@ async function runLevel(kind: "pglite" | "postgres", mode: "classic" | "durable"
       turnWallVsNominal: walls.length ? round2(percentile(walls, 99) / NOMINAL_TURN_MS) : null,
       levelWallMs: round2(result.durationMs),
       serverRssMb: { idle: idleRssMb, peak: peakRssMb, growth: round2(peakRssMb - idleRssMb) },
-      serverEventLoopDelay: loop ?? null,
+      serverEventLoopDelay: loop.main ?? null,
+      serverOtherThreadsEventLoopDelay: loop.otherThreads ?? null,
       clientEventLoopDelay: result.clientEventLoopDelay,
     };
     log(`[${kind}/${mode}] ${JSON.stringify(report)}`);
