@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { stream } from "@durable-streams/client";
 import { sign } from "hono/jwt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./support/database";
@@ -274,6 +275,30 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
       await settledOn(a!, executionId, "completed");
     });
 
+    it("serves a turn running on A to a Durable Streams reader on B: its position (HEAD), its catch-up, then live to its close", async () => {
+      const { executionId, stream: onA } = await startClassic(a!, "classic-ds-on-b", "count to 80");
+      await onA.take(12);
+      const url = `${b!.baseUrl}/v1/stream/executions/${executionId}`;
+      const headers = { authorization: `Bearer ${tokens.alice}` };
+      const head = await fetch(url, { method: "HEAD", headers });
+      expect(head.status).toBe(200);
+      expect(head.headers.get("x-execution-id")).toBe(executionId);
+      // The tail A holds now: at least the events the chat response already had.
+      expect(Number(head.headers.get("stream-next-offset")!.split(".")[1])).toBeGreaterThanOrEqual(11);
+      expect(head.headers.get("stream-closed")).toBeNull();
+
+      const session = await stream<Record<string, unknown> & { type: string }>({ url, offset: "-1", live: "sse", headers });
+      const items: Array<Record<string, unknown> & { type: string }> = [];
+      for await (const item of session.jsonStream()) items.push(item);
+      expect(session.streamClosed).toBe(true);
+      expect(textOf(items)).toBe(countText(80));
+      expect(items.at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "completed" } });
+      // What B relayed is A's buffer as A serves it.
+      const onAItself = await stream<Record<string, unknown>>({ url: `${a!.baseUrl}/v1/stream/executions/${executionId}`, offset: "-1", headers });
+      expect(await onAItself.json()).toEqual(items);
+      await onA.cancel();
+    });
+
     it.each([
       ["POST /api/chat/:id/stop", (conversationId: string) => `/api/chat/${conversationId}/stop`],
       ["POST /api/executions/:id/cancel", (_: string, executionId: string) => `/api/executions/${executionId}/cancel`],
@@ -373,6 +398,11 @@ describe.runIf(process.env.TEST_DATABASE_URL)("two server processes on one Postg
       const wholeRun = parseSse(await (await api(b!, `/api/executions/${executionId}/stream`, undefined, asAlice())).text());
       expect(wholeRun).toHaveLength(2);
       expect(terminalOf(wholeRun)).toMatchObject({ type: "data-terminal", data: { reason: "failed" } });
+      // A Durable Streams reader gets the same end, in its protocol, and a closed stream.
+      const read = await api(b!, `/v1/stream/executions/${executionId}?offset=-1`, undefined, asAlice());
+      expect(read.status).toBe(200);
+      expect(read.headers.get("stream-closed")).toBe("true");
+      expect(await read.json()).toEqual([expect.objectContaining({ type: "data-terminal", data: { reason: "failed" } })]);
       // Without an offset an ended turn is nothing to resume, as on one process.
       expect((await api(b!, "/api/chat/classic-killed/stream", undefined, asAlice())).status).toBe(204);
       // The finished turn's text went with A: gone (410), as an expired buffer, never a silent end.

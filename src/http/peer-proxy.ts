@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { PeerStream } from "../runs/classic-peers";
+import type { OpenedStream } from "../runs/service";
 import type { AppEnv } from "./context";
 import type { AppServices } from "./router";
 import { sseResponse, streamOptions } from "./sse";
@@ -67,20 +68,62 @@ async function askPeer(c: Context<AppEnv>, peer: PeerStream, upstream: AbortCont
   c.req.raw.signal.addEventListener("abort", onClientGone, { once: true });
   const timer = setTimeout(() => upstream.abort(new Error("no answer in time")), PEER_ANSWER_TIMEOUT_MS);
   try {
-    return await fetch(peerUrl(c, peer.peer.url), { headers: forwardedHeaders(c), signal: upstream.signal });
+    // HEAD stays HEAD: a Durable Streams reader asks for the tail's position that way.
+    return await fetch(peerUrl(c, peer.peer.url), { method: c.req.method, headers: forwardedHeaders(c), signal: upstream.signal });
   } finally {
     clearTimeout(timer);
     c.req.raw.signal.removeEventListener("abort", onClientGone);
   }
 }
 
+/** How the routes of one read protocol answer a forwarded request. */
+export interface PeerRelay {
+  /** The answer when the peer cannot be reached: the run's end as stored, in the route's own protocol. */
+  serveLocally(opened: OpenedStream): Response | Promise<Response>;
+  /**
+   * `events`: Tether's SSE, relayed event by event, so that a peer lost mid-stream still ends the stream
+   * with the run's end and `[DONE]`. `as-is`: a protocol whose clients resume from their own offsets
+   * (Durable Streams), relayed byte for byte.
+   */
+  relay: "events" | "as-is";
+}
+
+/** Tether's SSE routes (the chat resume route, the executions stream). */
+const tetherSseRelay = (services: ProxyServices): PeerRelay => ({
+  serveLocally: (opened) => sseResponse(opened, streamOptions(services)),
+  relay: "events",
+});
+
+/** Ends the relay once, however the body ends: read to its end, broken off, or cancelled by the client. */
+function relayedAsIs(upstream: ReadableStream<Uint8Array>, ended: () => void, cancelUpstream: () => void): ReadableStream<Uint8Array> {
+  const reader = upstream.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          ended();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        ended();
+        controller.error(error);
+      }
+    },
+    cancel() {
+      ended();
+      cancelUpstream();
+    },
+  });
+}
+
 /**
  * Serves a stream request for a classic run of another process by forwarding it there once, with the
- * client's credentials and position, and relaying the answer: an SSE stream (counted as open here too, and
+ * client's credentials and position, and relaying the answer: a stream (counted as open here too, and
  * stopped upstream when the client goes) or, as it is, whatever else that process answered (204, 404, 410 …).
  * When the process cannot be reached, or breaks off mid-stream, the client gets the run's end as stored.
  */
-export async function forwardToPeer(c: Context<AppEnv>, peer: PeerStream, services: ProxyServices): Promise<Response> {
+export async function forwardToPeer(c: Context<AppEnv>, peer: PeerStream, services: ProxyServices, protocol: PeerRelay = tetherSseRelay(services)): Promise<Response> {
   const upstream = new AbortController();
   let answer: Response;
   try {
@@ -92,17 +135,20 @@ export async function forwardToPeer(c: Context<AppEnv>, peer: PeerStream, servic
       { executionId: peer.peer.executionId, peer: peer.peer.url, error: error instanceof Error ? error.message : String(error) },
       "the process of a classic run does not answer",
     );
-    return sseResponse(await peer.whenUnreachable(), streamOptions(services));
+    return protocol.serveLocally(await peer.whenUnreachable());
   }
   const headers = relayedHeaders(answer.headers);
   if (answer.status !== 200 || !answer.body || !headers.get("content-type")?.startsWith("text/event-stream")) {
     return new Response(NULL_BODY_STATUSES.has(answer.status) ? null : answer.body, { status: answer.status, headers });
   }
+  const cancelUpstream = () => upstream.abort();
+  const ended = services.admission.streamOpened();
+  if (protocol.relay === "as-is") return new Response(relayedAsIs(answer.body, ended, cancelUpstream), { status: 200, headers });
   const body = relaySse(answer.body, {
     onLost: async (lastOffset) => (await peer.whenUnreachable(lastOffset)).events,
     signal: services.shutdownSignal,
-    cancelUpstream: () => upstream.abort(),
-    onEnd: services.admission.streamOpened(),
+    cancelUpstream,
+    onEnd: ended,
   });
   return new Response(body, { status: 200, headers });
 }

@@ -11,6 +11,7 @@ import {
   STREAM_BASE_HEADERS,
   type ReadPosition,
 } from "../durable-stream-protocol";
+import { forwardToPeer, wasForwarded } from "../peer-proxy";
 import { createRouter, type AppServices } from "../router";
 import { errorResponses, Id } from "../schemas";
 import { isTerminal } from "../../runs/execution-status";
@@ -44,6 +45,15 @@ const DURABLE_RUNNING: Pace = { openWaitMs: 500, quietMs: 10, lingerMs: 250 };
 const DURABLE_ENDED: Pace = { openWaitMs: 10_000, quietMs: 5_000, lingerMs: 10_000 };
 
 const MAX_EVENTS_PER_ANSWER = 1000;
+
+/** What a read asks for, once parsed. */
+interface ReadRequest {
+  query: z.infer<typeof StreamQuery>;
+  head: boolean;
+  /** The offset read after: `-1` for the start (also for `now`, which then skips to the tail). */
+  requested: string;
+  signal: AbortSignal;
+}
 const DEFAULT_LONG_POLL_MS = 15_000;
 
 async function paceOf(services: AppServices, opened: OpenedStream): Promise<Pace> {
@@ -99,84 +109,98 @@ export function durableStreamRoutes(services: AppServices) {
     async (c) => {
       const { executionId } = c.req.valid("param");
       const query = c.req.valid("query");
-      const fromTail = query.offset === "now" || c.req.method === "HEAD";
-      const requested = query.offset === undefined || query.offset === "now" ? "-1" : query.offset;
+      const read: ReadRequest = {
+        query,
+        head: c.req.method === "HEAD",
+        requested: query.offset === undefined || query.offset === "now" ? "-1" : query.offset,
+        signal: AbortSignal.any([c.req.raw.signal, services.shutdownSignal].filter((signal) => signal !== undefined)),
+      };
       // A live read holds a connection like any stream response, and counts against the same limit.
       if (query.live) services.admission.admitStream();
       const opened = await services.runs.openRunStream(
         c.get("principal"),
         executionId,
-        requested === "-1" ? undefined : requested,
+        read.requested === "-1" ? undefined : read.requested,
+        { forwarded: wasForwarded(c) },
       );
-      const batches = new EventBatches(opened.events);
-      const signals = [c.req.raw.signal, services.shutdownSignal].filter((signal) => signal !== undefined);
-      const signal = AbortSignal.any(signals);
-      const headers = {
-        ...STREAM_BASE_HEADERS,
-        "x-conversation-id": opened.execution.conversationId,
-        "x-execution-id": opened.execution.id,
-        "x-execution-mode": opened.execution.mode,
-      };
-      // "-1" again when nothing was read yet: reading from the start then misses nothing.
-      let nextOffset = requested;
-      let handedToBody = false;
-      const streamClosed = query.live ? services.admission.streamOpened() : () => {};
-      try {
-        const pace = await paceOf(services, opened);
-        let openWaitMs = pace.openWaitMs;
-        if (fromTail) {
-          nextOffset = (await skipToTail(batches, pace, signal)) ?? "-1";
-          openWaitMs = 0;
-        }
-        if (c.req.method === "HEAD" || (fromTail && !query.live)) {
-          const position = { nextOffset, upToDate: true, closed: batches.ended };
-          return new Response(c.req.method === "HEAD" ? null : "[]", {
-            status: 200,
-            headers: { ...headers, "content-type": "application/json", ...positionHeaders(position) },
-          }) as never;
-        }
-        if (query.live === "sse") {
-          const body = sseBody(batches, {
-            ...{ nextOffset, openWaitMs, keepAliveMs, pace, signal },
-            cursor: query.cursor,
-            onEnd: streamClosed,
-          });
-          handedToBody = true;
-          return new Response(body, {
-            status: 200,
-            headers: { ...headers, "content-type": "text/event-stream", "x-accel-buffering": "no" },
-          }) as never;
-        }
-        const live = query.live === "long-poll";
-        const batch = await batches.next({
-          waitMs: live ? Math.max(longPollMs, openWaitMs) : openWaitMs,
-          quietMs: pace.quietMs,
-          lingerMs: pace.lingerMs,
-          maxEvents: MAX_EVENTS_PER_ANSWER,
-          signal,
-        });
-        const position: ReadPosition = {
-          nextOffset: batch.events.at(-1)?.offset ?? nextOffset,
-          upToDate: batch.caughtUp,
-          closed: batch.ended,
-          cursor: live && !batch.ended ? nextCursor(query.cursor) : undefined,
-        };
-        if (live && batch.events.length === 0) {
-          return c.body(null, 204, { ...headers, ...positionHeaders(position) }) as never;
-        }
-        return c.body(chunksJson(batch.events), 200, {
-          ...headers,
-          "content-type": "application/json",
-          ...positionHeaders(position),
-        }) as never;
-      } finally {
-        if (!handedToBody) {
-          batches.close();
-          streamClosed();
-        }
+      if ("peer" in opened) {
+        // Another process's classic run: its process answers in this protocol, and its readers resume by offset.
+        const relay = { serveLocally: (local: OpenedStream) => answerRead(local, read), relay: "as-is" } as const;
+        return (await forwardToPeer(c, opened, services, relay)) as never;
       }
+      return (await answerRead(opened, read)) as never;
     },
   );
+
+  /** One read of an opened run stream, answered in the Durable Streams protocol. */
+  async function answerRead(opened: OpenedStream, read: ReadRequest): Promise<Response> {
+    const { query, signal } = read;
+    const fromTail = query.offset === "now" || read.head;
+    const batches = new EventBatches(opened.events);
+    const headers = {
+      ...STREAM_BASE_HEADERS,
+      "x-conversation-id": opened.execution.conversationId,
+      "x-execution-id": opened.execution.id,
+      "x-execution-mode": opened.execution.mode,
+    };
+    // "-1" again when nothing was read yet: reading from the start then misses nothing.
+    let nextOffset = read.requested;
+    let handedToBody = false;
+    const streamClosed = query.live ? services.admission.streamOpened() : () => {};
+    try {
+      const pace = await paceOf(services, opened);
+      let openWaitMs = pace.openWaitMs;
+      if (fromTail) {
+        nextOffset = (await skipToTail(batches, pace, signal)) ?? "-1";
+        openWaitMs = 0;
+      }
+      if (read.head || (fromTail && !query.live)) {
+        const position = { nextOffset, upToDate: true, closed: batches.ended };
+        return new Response(read.head ? null : "[]", {
+          status: 200,
+          headers: { ...headers, "content-type": "application/json", ...positionHeaders(position) },
+        });
+      }
+      if (query.live === "sse") {
+        const body = sseBody(batches, {
+          ...{ nextOffset, openWaitMs, keepAliveMs, pace, signal },
+          cursor: query.cursor,
+          onEnd: streamClosed,
+        });
+        handedToBody = true;
+        return new Response(body, {
+          status: 200,
+          headers: { ...headers, "content-type": "text/event-stream", "x-accel-buffering": "no" },
+        });
+      }
+      const live = query.live === "long-poll";
+      const batch = await batches.next({
+        waitMs: live ? Math.max(longPollMs, openWaitMs) : openWaitMs,
+        quietMs: pace.quietMs,
+        lingerMs: pace.lingerMs,
+        maxEvents: MAX_EVENTS_PER_ANSWER,
+        signal,
+      });
+      const position: ReadPosition = {
+        nextOffset: batch.events.at(-1)?.offset ?? nextOffset,
+        upToDate: batch.caughtUp,
+        closed: batch.ended,
+        cursor: live && !batch.ended ? nextCursor(query.cursor) : undefined,
+      };
+      if (live && batch.events.length === 0) {
+        return new Response(null, { status: 204, headers: { ...headers, ...positionHeaders(position) } });
+      }
+      return new Response(chunksJson(batch.events), {
+        status: 200,
+        headers: { ...headers, "content-type": "application/json", ...positionHeaders(position) },
+      });
+    } finally {
+      if (!handedToBody) {
+        batches.close();
+        streamClosed();
+      }
+    }
+  }
 
   return router;
 }
