@@ -6,7 +6,9 @@ import { databaseKinds } from "./support/database";
 import type { LoggedTether } from "./support/logged-tether";
 import type { TestMcpServer } from "./support/mcp-server";
 import { expectCredentialKept, expectTeaLookup, startMcpSuite, type McpSuite } from "./support/mcp-suite";
-import { eventually, textOf, userMessage } from "./support/tether";
+import { chunksOf, eventually, parseSse, textOf, userMessage } from "./support/tether";
+import { createRepositories } from "../src/db/repositories";
+import { cancelledDuringCall } from "../workflows/agent-run/steps/run-server-tool";
 
 describe.each(databaseKinds())("MCP tools in durable runs on %s", (kind) => {
   let suite: McpSuite;
@@ -134,6 +136,29 @@ describe.each(databaseKinds())("MCP tools in durable runs on %s", (kind) => {
     expect(ofType(chunks, "error")).toEqual([]);
     expect(textOf(chunks)).toMatch(/failed: /);
     expect((await settled(executionId, "completed")).error).toBeUndefined();
+  });
+
+  it("a stop during a tool call stops the call, and records it as stopped, not as timed out", async () => {
+    const conversationId = "stop-mid-call";
+    const answering = request("/api/chat", { json: { id: conversationId, agentId: "noter", messages: [userMessage("use notes__hang")] } });
+    const before = mcp.calls("hang");
+    await eventually(async () => expect(mcp.calls("hang")).toBe(before + 1));
+    expect((await request(`/api/chat/${conversationId}/stop`, { json: {} })).status).toBe(200);
+    const answer = await answering;
+    const executionId = answer.headers.get("x-execution-id")!;
+    const [call] = ofType(chunksOf(parseSse(answer.text)), "tool-input-available");
+    expect(chunksOf(parseSse(answer.text)).at(-1)).toMatchObject({ type: "data-terminal", data: { reason: "cancelled" } });
+    expect((await settled(executionId, "cancelled")).status).toBe("cancelled");
+    // The call is stopped when the step learns of the cancel, not left to run into TETHER_TOOL_TIMEOUT.
+    const toolCalls = createRepositories(harness.database.handle.db).toolCalls;
+    const stopped = await eventually(async () => {
+      const row = await toolCalls.find(executionId, String(call!.toolCallId));
+      expect(row).toMatchObject({ status: "failed", errorText: cancelledDuringCall("notes__hang") });
+      return row!;
+    });
+    // Within the step's cancel polling, well before the 2 s timeout would have ended the call.
+    expect(new Date(stopped.finishedAt!).getTime() - new Date(stopped.startedAt).getTime()).toBeLessThan(1_500);
+    await eventually(async () => expect(mcp.sessions.open()).toBe(0));
   });
 
   it("built-in tools keep working beside MCP tools", async () => {

@@ -3,6 +3,7 @@ import type { ExecutionStatus } from "../../../drizzle/schema";
 import { callRecordedTool, isToolCallFailure, type RecordedTool } from "../../../src/agents/mcp";
 import { recordedOutcome, type ToolCallOutcome } from "../../../src/db/repositories/tool-calls";
 import { createRoundWriter } from "../../../src/runs/durable/round-writer";
+import { watchForCancel } from "../../../src/runs/durable/cancel-watch";
 import { attemptKey, type RoundEnvelope } from "../../../src/runs/durable/rounds";
 import { runOnce } from "../../../src/runs/durable/run-once";
 import { UNBOUNDED_RETRIES } from "../../../src/runs/durable/retry-limits";
@@ -25,6 +26,11 @@ export function unknownOutcome(toolName: string): string {
     `${toolName}: the outcome of this call is unknown. The server running it stopped during the call, ` +
     "and the tool is not marked idempotent, so it was not called again."
   );
+}
+
+/** The outcome recorded for a call stopped by the run's cancel: the server may have acted on it. */
+export function cancelledDuringCall(toolName: string): string {
+  return `${toolName}: the run was cancelled during this call, which was stopped; its outcome is unknown.`;
 }
 
 /**
@@ -50,7 +56,17 @@ export async function runServerTool(input: ServerToolInput, writable: WritableSt
       const part = message && toolPartOf(message, input.call.toolCallId);
       if (!message || !part) throw new Error(`execution ${execution.id} has no tool call ${input.call.toolCallId} to run`);
 
-      const outcome = await callOnce(input, part.input);
+      // A cancel does not interrupt a running step: watch for it, and stop the call (a tool may take minutes).
+      const cancelled = new AbortController();
+      const stopWatching = watchForCancel(input.executionId, () => cancelled.abort());
+      let outcome: ToolCallOutcome;
+      try {
+        outcome = await callOnce(input, part.input, cancelled.signal);
+      } finally {
+        stopWatching();
+      }
+      // The cancel closed the run's round: nothing more is written to it.
+      if (cancelled.signal.aborted) return { result: { status: (await repositories.executions.get(input.executionId)).status } };
       const writer = createRoundWriter(writable, { stepId, attempt }, { workflowRunId: getWorkflowMetadata().workflowRunId, round: input.round });
       await writer.write(
         outcome.status === "succeeded"
@@ -68,7 +84,7 @@ export async function runServerTool(input: ServerToolInput, writable: WritableSt
 runServerTool.maxRetries = UNBOUNDED_RETRIES;
 
 /** The call's outcome: recorded by an earlier attempt, unknown after a crash, or the call made now. */
-async function callOnce(input: ServerToolInput, toolInput: unknown): Promise<ToolCallOutcome> {
+async function callOnce(input: ServerToolInput, toolInput: unknown, abortSignal: AbortSignal): Promise<ToolCallOutcome> {
   const services = stepServices();
   const { toolCalls } = services.repositories;
   const { call, tool } = input;
@@ -95,12 +111,13 @@ async function callOnce(input: ServerToolInput, toolInput: unknown): Promise<Too
   try {
     const output = await callRecordedTool(tool, toolInput, {
       toolCallId: call.toolCallId,
-      access: { repository: services.repositories.toolServers, settings: { ...services.toolServers, logger } },
+      access: { repository: services.repositories.toolServers, settings: { ...services.toolServers, logger }, abortSignal },
     });
     outcome = { status: "succeeded", output };
   } catch (error) {
-    if (!isToolCallFailure(error)) throw error;
-    outcome = { status: "failed", errorText: error.message };
+    if (abortSignal.aborted) outcome = { status: "failed", errorText: cancelledDuringCall(call.toolName) };
+    else if (!isToolCallFailure(error)) throw error;
+    else outcome = { status: "failed", errorText: error.message };
   }
   await toolCalls.finish(key, outcome);
   return outcome;
