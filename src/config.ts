@@ -64,7 +64,7 @@ const EnvSchema = z.object({
   TETHER_MAX_ACTIVE_TURNS: integer(2000),
   TETHER_MAX_OPEN_STREAMS: integer(8000),
   // 0.5, not higher: busier loops (main thread, model workers) and the other threads beside them saturate
-  // two cores, so tokens come late: at 0.6 a resume waited 115–120 ms at p99 for its next token, at 0.5 85–97.
+  // two cores, so tokens come late: at 0.6 a resume waited 104–122 ms at p99 for its next token, at 0.5 85–105.
   TETHER_MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0.5),
   TETHER_MODEL_RETRIES: integer(3, 0),
   TETHER_DURABLE_CONCURRENCY: integer(50, 1),
