@@ -18,7 +18,7 @@ import {
   type SseEvent,
   type TestTether,
 } from "./support/tether";
-import { finalMessage, textParts, type ExecutionBody as Execution } from "./support/assertions";
+import { expectError, finalMessage, textParts, type ExecutionBody as Execution } from "./support/assertions";
 
 const email = (to: string) => `use send_email with {"to":"${to}","subject":"Hi","body":"From a durable run"}`;
 
@@ -106,6 +106,17 @@ describe.each(databaseKinds())("durable runs on %s", (kind) => {
           : candidate,
       ),
     };
+    // An answer to a call the waiting run never asked about is refused at once: a run waiting for a person
+    // has recorded every request it streamed (a round still running is given a moment, up to 3 s).
+    const unknownCall = { ...answered, parts: answered.parts.map((candidate) => (candidate.type === "tool-send_email" ? { ...candidate, toolCallId: "call_never_asked" } : candidate)) };
+    const refusing = Date.now();
+    await expectError(
+      await harness.request("/api/chat", { json: { id: "durable-approve", agentId: "durable", messages: [user, unknownCall] } }),
+      404,
+      "not_found",
+      /call_never_asked/,
+    );
+    expect(Date.now() - refusing).toBeLessThan(2_000);
     const second = await finalMessage(
       await client.sendMessages({ chatId: "durable-approve", messages: [user, answered], trigger: "submit-message", messageId: undefined, abortSignal: undefined }),
       structuredClone(answered),

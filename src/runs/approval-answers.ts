@@ -99,8 +99,8 @@ export function approvalAnswers(context: RunContext, starts: Pick<RunStarts, "st
 
   /**
    * The approval request of a tool call in a conversation. A durable round streams its request a moment
-   * before its step records it (with the step's result), so while a durable run is live a client that
-   * answers at once is given that moment.
+   * before its step records it (with the step's result), so while a durable run's round is still running a
+   * client that answers at once is given that moment.
    */
   async function findRequest(conversationId: string, toolCallId: string): Promise<ToolApprovalRow | undefined> {
     const deadline = Date.now() + REQUEST_RECORDED_WAIT_MS;
@@ -109,6 +109,9 @@ export function approvalAnswers(context: RunContext, starts: Pick<RunStarts, "st
       if (approval || Date.now() > deadline) return approval;
       const latest = await repositories.executions.latestForConversation(conversationId);
       if (latest?.mode !== "durable" || isTerminal(latest.status)) return undefined;
+      // A round records its requests with its suspension: a run waiting for a person has recorded them all
+      // (looked up once more, since they may have landed after the lookup above).
+      if (latest.status === "suspended") return repositories.approvals.findInConversation(conversationId, toolCallId);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
