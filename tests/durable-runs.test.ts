@@ -108,7 +108,12 @@ describe.each(databaseKinds())("durable runs on %s", (kind) => {
     };
     // An answer to a call the waiting run never asked about is refused at once: a run waiting for a person
     // has recorded every request it streamed (a round still running is given a moment, up to 3 s).
-    const unknownCall = { ...answered, parts: answered.parts.map((candidate) => (candidate.type === "tool-send_email" ? { ...candidate, toolCallId: "call_never_asked" } : candidate)) };
+    const unknownCall = {
+      ...answered,
+      parts: answered.parts.map((candidate) =>
+        candidate.type === "tool-send_email" ? { ...candidate, toolCallId: "call_never_asked" } : candidate,
+      ),
+    };
     const refusing = Date.now();
     await expectError(
       await harness.request("/api/chat", { json: { id: "durable-approve", agentId: "durable", messages: [user, unknownCall] } }),

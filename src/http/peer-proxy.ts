@@ -123,7 +123,12 @@ function relayedAsIs(upstream: ReadableStream<Uint8Array>, ended: () => void, ca
  * stopped upstream when the client goes) or, as it is, whatever else that process answered (204, 404, 410 …).
  * When the process cannot be reached, or breaks off mid-stream, the client gets the run's end as stored.
  */
-export async function forwardToPeer(c: Context<AppEnv>, peer: PeerStream, services: ProxyServices, protocol: PeerRelay = tetherSseRelay(services)): Promise<Response> {
+export async function forwardToPeer(
+  c: Context<AppEnv>,
+  peer: PeerStream,
+  services: ProxyServices,
+  protocol: PeerRelay = tetherSseRelay(services),
+): Promise<Response> {
   const upstream = new AbortController();
   let answer: Response;
   try {
@@ -143,7 +148,9 @@ export async function forwardToPeer(c: Context<AppEnv>, peer: PeerStream, servic
   }
   const cancelUpstream = () => upstream.abort();
   const ended = services.admission.streamOpened();
-  if (protocol.relay === "as-is") return new Response(relayedAsIs(answer.body, ended, cancelUpstream), { status: 200, headers });
+  if (protocol.relay === "as-is") {
+    return new Response(relayedAsIs(answer.body, ended, cancelUpstream), { status: 200, headers });
+  }
   const body = relaySse(answer.body, {
     onLost: async (lastOffset) => (await peer.whenUnreachable(lastOffset)).events,
     signal: services.shutdownSignal,

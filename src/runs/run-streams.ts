@@ -88,7 +88,9 @@ export function runStreams(context: RunContext) {
     }
     // The buffer of a classic turn that has ended here names the conversation's owner: no lookup for that
     // (a resume after the end then waits on one query, not two).
-    if (current?.ownerId === undefined || !canSee(principal, current.ownerId)) await context.visibleConversation(principal, conversationId);
+    if (current?.ownerId === undefined || !canSee(principal, current.ownerId)) {
+      await context.visibleConversation(principal, conversationId);
+    }
     const latest = await repositories.executions.latestForConversation(conversationId);
     if (!latest) return undefined;
     // A turn that has ended is served only to a client that names where it was cut off (API v1.1);

@@ -45,6 +45,7 @@ const DURABLE_RUNNING: Pace = { openWaitMs: 500, quietMs: 10, lingerMs: 250 };
 const DURABLE_ENDED: Pace = { openWaitMs: 10_000, quietMs: 5_000, lingerMs: 10_000 };
 
 const MAX_EVENTS_PER_ANSWER = 1000;
+const DEFAULT_LONG_POLL_MS = 15_000;
 
 /** What a read asks for, once parsed. */
 interface ReadRequest {
@@ -54,7 +55,6 @@ interface ReadRequest {
   requested: string;
   signal: AbortSignal;
 }
-const DEFAULT_LONG_POLL_MS = 15_000;
 
 async function paceOf(services: AppServices, opened: OpenedStream): Promise<Pace> {
   if (opened.execution.mode === "classic") return EXACT;
